@@ -1,0 +1,128 @@
+/**
+ * Platform-neutral command contract. Discord and Slack adapters (bot/discord, bot/slack) turn platform events
+ * into these contexts; commands never name Discord or Slack.
+ */
+import type { AppConfig } from '../config/index.ts';
+import type { Engine } from '../core/engine.ts';
+import type { JobQueue } from '../core/jobs/types.ts';
+import type { Rng } from '../core/sample/rng.ts';
+import type { Store } from '../core/store/store.ts';
+import type { Clock } from '../core/store/types.ts';
+import type { Locale, Translate } from './messages.ts';
+import type { PollMessages } from './poll-messages.ts';
+
+export type OptionType = 'string' | 'integer' | 'number';
+
+export interface OptionSpec {
+  name: string;
+  description: string; // Spanish, shown in the platform's UI
+  type: OptionType;
+  required?: boolean;
+  min?: number;
+  max?: number;
+}
+
+export interface ButtonSpec {
+  /** custom id, at most 100 chars, "<handler>:<args...>" e.g. "vote:12:A", "reveal:12" */
+  id: string;
+  label: string;
+  style?: 'primary' | 'secondary' | 'success' | 'danger';
+}
+
+export interface OutgoingMessage {
+  text: string; // Markdown subset that both platforms render: **bold**, _italic_, `code`, line breaks
+  buttons?: ButtonSpec[];
+  image?: { filename: string; data: Buffer; alt: string }; // PNG
+  mentionUserId?: string; // adapters render a platform mention of this user at the start
+  ephemeral?: boolean; // only the caller sees it (first reply / follow-up of an interaction only)
+}
+
+/** A message that can be edited later (progress bars, live vote counts). */
+export interface MessageHandle {
+  readonly id: string;
+  edit(message: OutgoingMessage): Promise<void>;
+}
+
+export interface Caller {
+  id: string;
+  displayName: string;
+  isTeacher: boolean; // adapters decide from platform roles/permissions/config
+}
+
+/** Where a command runs: a class is a (platform, team, channel) triple. */
+export interface Place {
+  platform: 'discord' | 'slack';
+  teamId: string; // Discord guild id or Slack team id
+  channelId: string;
+}
+
+export interface InteractionContext {
+  place: Place;
+  user: Caller;
+  services: Services;
+  /** Acknowledge now (Discord: deferReply within 3 s; Slack: ack). Idempotent. */
+  defer(options?: { ephemeral?: boolean }): Promise<void>;
+  /** The interaction's own response (or its edit after defer). Valid for ~15 minutes on Discord. */
+  reply(message: OutgoingMessage): Promise<MessageHandle>;
+  /** An ordinary channel message, not tied to the interaction token (for long-lived progress and polls). */
+  post(message: OutgoingMessage): Promise<MessageHandle>;
+}
+
+export interface CommandContext extends InteractionContext {
+  commandName: string;
+  options: Record<string, string | number | undefined>;
+}
+
+export interface ButtonContext extends InteractionContext {
+  /** The full custom id clicked and its parts split on ":" */
+  customId: string;
+  args: string[];
+  /** The message that holds the button; editing it updates the poll in place. */
+  message: MessageHandle;
+}
+
+export interface Command {
+  name: string;
+  description: string;
+  options: OptionSpec[];
+  teacherOnly?: boolean; // adapters also publish it with default_member_permissions on Discord
+  run(ctx: CommandContext): Promise<void>;
+}
+
+export interface ButtonHandler {
+  prefix: string; // matches customId before the first ":"
+  run(ctx: ButtonContext): Promise<void>;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+/** Everything commands may use. Built once by bot/services.ts `createServices` (also in tests, with fakes). */
+export interface Services {
+  engine: Engine;
+  store: Store;
+  jobs: JobQueue;
+  config: AppConfig;
+  locale: Locale;
+  /** The message catalogue bound to `locale`: t('story.notTrained'). */
+  t: Translate;
+  clock: Clock;
+  /** Seeded generator for blind-poll order and story seeds. */
+  rng: Rng;
+  logger: Logger;
+  /** Live handles of poll messages (to edit vote counts and close them on /reveal). */
+  pollMessages: PollMessages;
+  [key: string]: unknown;
+}
+
+/**
+ * What an adapter's start function may return (e.g. startDiscord/startSlack). `post` lets the bot write into a
+ * class channel without an interaction (restart notices); both members are optional.
+ */
+export interface PlatformRuntime {
+  post?(place: Place, message: OutgoingMessage): Promise<MessageHandle>;
+  stop?(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+/**
+ * The contract between the bot (commands/, bot/) and the ML core. The real implementation lives in
+ * core/pipeline/engine.ts; tests of commands and adapters use a fake that honours the same contract.
+ */
+
+/** Parameters a teacher may set for one fine-tuning run. Missing ones take the configured defaults. */
+export interface TrainParams {
+  lines: number;
+  epochs?: number;
+  lr?: number;
+  seed?: number;
+}
+
+/** Emitted after every optimizer step (and once at the start with step 0). */
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number; // fractional, e.g. 1.5
+  loss: number; // running mean training loss of the last optimizer step
+  learningRate: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainResult {
+  modelDir: string; // folder loadable by Engine.story/score and by Hugging Face Python
+  lines: number;
+  epochs: number;
+  lr: number;
+  method: 'full' | 'lora';
+  evalLossBefore: number;
+  evalLossAfter: number;
+  perplexityBefore: number;
+  perplexityAfter: number;
+  lossCurve: Array<{ step: number; loss: number }>;
+  optimizerSteps: number;
+  seconds: number;
+}
+
+export interface StoryResult {
+  prompt: string;
+  text: string; // the story (prompt excluded), cut after the fifth sentence when there are five
+  sentences: number;
+  complete: boolean; // false when fewer than five sentences came out
+  newTokens: number;
+}
+
+export interface ScoreResult {
+  tokens: number;
+  loss: number;
+  perplexity: number;
+}
+
+/**
+ * Runs one GPU slice (an optimizer step, a generation, a scoring pass). The bot passes a function that
+ * goes through its GPU queue so that a /story can run between two training steps.
+ */
+export type GpuSlice = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export interface TrainOptions {
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal; // cancellation at the next optimizer-step boundary (rejects with QuijoteError CANCELLED)
+  slice?: GpuSlice;
+}
+
+export interface Engine {
+  /** Fine-tune the base model on the first `params.lines` lines; saves into `outDir`. */
+  train(params: TrainParams, outDir: string, options?: TrainOptions): Promise<TrainResult>;
+  /** A 5-sentence story from the base model (modelDir null) or a fine-tuned folder. */
+  story(prompt: string, modelDir: string | null, options?: { seed?: number; onText?: (textSoFar: string) => void; slice?: GpuSlice }): Promise<StoryResult>;
+  /** Mean next-token loss and perplexity of `text`. */
+  score(text: string, modelDir: string | null, options?: { slice?: GpuSlice }): Promise<ScoreResult>;
+  /** The training lines that `lines` selects (for corpus traces in /reveal). */
+  trainingLines(lines: number): Promise<string[]>;
+  /** Largest valid `lines` value. */
+  maxLines(): Promise<number>;
+  /** Human description of the backend and base model, e.g. "wasm · datificate/gpt2-small-spanish". */
+  describe(): string;
+}

@@ -1,0 +1,138 @@
+/**
+ * GPT-2 as Hugging Face's GPT2LMHeadModel computes it, in the spirit of nanoGPT's model.py:
+ * learned positions, pre-LayerNorm blocks, gelu_new, Conv1D weights in [in, out] layout, attention scaled by
+ * 1/sqrt(head_dim), tied LM head, dropout only while training.
+ *
+ * Weights are kept under GPT-2's own names without the "transformer." prefix ("wte.weight",
+ * "h.0.attn.c_attn.weight", ...), so checkpoints map one to one. Shapes: B batch, T new tokens, S keys
+ * (past + new), C n_embd, H heads, D = C / H.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { GPT2Config } from './config.ts';
+import { geluNew, isTrainable, layerNorm, lmHead, matmul } from './ops.ts';
+
+export type Weights = Record<string, tf.Tensor>;
+
+/** A low-rank adapter on one Conv1D weight: W' = W + scale · A·B, A [in, r], B [r, out]. */
+export interface LoraPair { A: tf.Variable; B: tf.Variable; scale: number; dropout: number }
+export type LoraSet = Record<string, LoraPair>; // keyed by weight name, e.g. "h.0.attn.c_attn.weight"
+
+export interface LayerCache { k: tf.Tensor4D; v: tf.Tensor4D } // [B, H, S, D]
+export type KVCache = LayerCache[];
+
+export interface GPT2 {
+  config: GPT2Config;
+  weights: Weights;
+  /** Cached wteᵀ [C, V] for generation and frozen-embedding training (null when wte trains). */
+  wteT: tf.Tensor2D | null;
+}
+
+export interface ForwardOptions {
+  training?: boolean;
+  past?: KVCache | null;
+  lora?: LoraSet | null;
+  /** Seeds for dropout masks, drawn from the trainer's RNG so runs are reproducible. */
+  nextSeed?: () => number;
+}
+
+interface Ctx { model: GPT2; training: boolean; lora: LoraSet | null; nextSeed: () => number }
+
+function dropout(x: tf.Tensor, rate: number, ctx: Ctx): tf.Tensor {
+  return ctx.training && rate > 0 ? tf.dropout(x, rate, undefined, ctx.nextSeed()) : x;
+}
+
+/** Conv1D: x [N, in] · W [in, out] + b, plus the LoRA delta when one is attached to W. */
+function conv1d(x: tf.Tensor2D, name: string, ctx: Ctx): tf.Tensor2D {
+  const W = ctx.model.weights[`${name}.weight`];
+  let y = tf.add(matmul(x, W, !isTrainable(W)), ctx.model.weights[`${name}.bias`]) as tf.Tensor2D;
+  const pair = ctx.lora?.[`${name}.weight`];
+  if (pair) {
+    const xd = dropout(x, pair.dropout, ctx) as tf.Tensor2D;
+    y = tf.add(y, tf.mul(matmul(matmul(xd, pair.A), pair.B), pair.scale)) as tf.Tensor2D;
+  }
+  return y;
+}
+
+/** Additive causal mask [T, S]: query i (absolute position S-T+i) sees keys 0..S-T+i. */
+function causalMask(T: number, S: number): tf.Tensor2D {
+  const m = new Float32Array(T * S);
+  for (let i = 0; i < T; i++) for (let j = S - T + i + 1; j < S; j++) m[i * S + j] = -1e9;
+  return tf.tensor2d(m, [T, S]);
+}
+
+/** Causal self-attention. x [B, T, C] -> [B, T, C]; returns the new keys/values for the cache. */
+function attention(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null): { y: tf.Tensor3D; cache: LayerCache } {
+  const { nEmbd: C, nHead: H } = ctx.model.config;
+  const [B, T] = x.shape;
+  const D = C / H;
+  const qkv = conv1d(tf.reshape(x, [B * T, C]), `h.${l}.attn.c_attn`, ctx); // [B*T, 3C]
+  const heads = tf.transpose(tf.reshape(qkv, [B, T, 3, H, D]), [2, 0, 3, 1, 4]); // [3, B, H, T, D]
+  let [q, k, v] = tf.unstack(heads) as tf.Tensor4D[]; // each [B, H, T, D]
+  if (past) {
+    k = tf.concat([past.k, k], 2); // [B, H, S, D]
+    v = tf.concat([past.v, v], 2);
+  }
+  const S = k.shape[2];
+  let att = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, S]
+  if (ctx.model.config.scaleAttnWeights) att = tf.mul(att, 1 / Math.sqrt(D));
+  if (T > 1) att = tf.add(att, causalMask(T, S));
+  att = dropout(tf.softmax(att), ctx.model.config.attnPdrop, ctx);
+  const y = tf.reshape(tf.transpose(matmul(att, v), [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
+  const out = dropout(conv1d(y as tf.Tensor2D, `h.${l}.attn.c_proj`, ctx), ctx.model.config.residPdrop, ctx);
+  return { y: tf.reshape(out, [B, T, C]), cache: { k, v } };
+}
+
+/** MLP: c_fc -> gelu_new -> c_proj. x [B, T, C] -> [B, T, C]. */
+function mlp(x: tf.Tensor3D, l: number, ctx: Ctx): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  const h = geluNew(conv1d(tf.reshape(x, [B * T, C]), `h.${l}.mlp.c_fc`, ctx)) as tf.Tensor2D; // [B*T, 4C]
+  const out = dropout(conv1d(h, `h.${l}.mlp.c_proj`, ctx), ctx.model.config.residPdrop, ctx);
+  return tf.reshape(out, [B, T, C]);
+}
+
+/** Pre-LayerNorm transformer block. */
+function block(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null): { x: tf.Tensor3D; cache: LayerCache } {
+  const w = ctx.model.weights, eps = ctx.model.config.layerNormEpsilon;
+  const a = attention(layerNorm(x, w[`h.${l}.ln_1.weight`], w[`h.${l}.ln_1.bias`], eps) as tf.Tensor3D, l, ctx, past);
+  x = tf.add(x, a.y);
+  x = tf.add(x, mlp(layerNorm(x, w[`h.${l}.ln_2.weight`], w[`h.${l}.ln_2.bias`], eps) as tf.Tensor3D, l, ctx));
+  return { x, cache: a.cache };
+}
+
+/**
+ * The transformer trunk: ids [B, T] -> final hidden states [B, T, C] (after ln_f) and the updated cache.
+ * Positions continue after the cached ones.
+ */
+export function hidden(model: GPT2, ids: tf.Tensor2D, opts: ForwardOptions = {}): { h: tf.Tensor3D; cache: KVCache } {
+  const ctx: Ctx = { model, training: opts.training ?? false, lora: opts.lora ?? null, nextSeed: opts.nextSeed ?? (() => Math.floor(Math.random() * 2 ** 31)) };
+  const { nEmbd: C, nLayer, nPositions, embdPdrop, layerNormEpsilon: eps } = model.config;
+  const [B, T] = ids.shape;
+  const t0 = opts.past?.[0]?.k.shape[2] ?? 0;
+  if (t0 + T > nPositions) throw new RangeError(`sequence of ${t0 + T} tokens exceeds n_positions ${nPositions}`);
+  const w = model.weights;
+  const tok = tf.reshape(tf.gather(w['wte.weight'], tf.reshape(ids, [-1])), [B, T, C]); // [B, T, C]
+  const pos = tf.gather(w['wpe.weight'], tf.range(t0, t0 + T, 1, 'int32')); // [T, C]
+  let x = dropout(tf.add(tok, pos), embdPdrop, ctx) as tf.Tensor3D;
+  const cache: KVCache = [];
+  for (let l = 0; l < nLayer; l++) {
+    const r = block(x, l, ctx, opts.past?.[l] ?? null);
+    x = r.x;
+    cache.push(r.cache);
+  }
+  return { h: layerNorm(x, w['ln_f.weight'], w['ln_f.bias'], eps) as tf.Tensor3D, cache };
+}
+
+/** Tied LM head on flattened hidden states: [N, C] -> logits [N, V]. */
+export function logitsOf(model: GPT2, h2d: tf.Tensor2D): tf.Tensor2D {
+  const head = model.weights['lm_head.weight'];
+  if (head) return matmul(h2d, tf.transpose(head), !isTrainable(head)) as tf.Tensor2D; // untied head [V, C]
+  return lmHead(h2d, model.weights['wte.weight'] as tf.Tensor2D, model.wteT ?? undefined);
+}
+
+/** Full forward: ids [B, T] -> logits [B, T, V]. */
+export function forward(model: GPT2, ids: tf.Tensor2D, opts: ForwardOptions = {}): { logits: tf.Tensor3D; cache: KVCache } {
+  const { h, cache } = hidden(model, ids, opts);
+  const [B, T, C] = h.shape;
+  const logits = logitsOf(model, tf.reshape(h, [B * T, C]));
+  return { logits: tf.reshape(logits, [B, T, model.config.vocabSize]), cache };
+}

@@ -1,0 +1,69 @@
+/**
+ * AdamW exactly as torch.optim.AdamW (decoupled weight decay):
+ *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { variableFrom } from '../model/ops.ts';
+
+export interface AdamWOptions { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
+
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly m = new Map<tf.Variable, tf.Variable>();
+  private readonly v = new Map<tf.Variable, tf.Variable>();
+
+  constructor(private readonly params: tf.Variable[], opts: AdamWOptions = {}) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+  }
+
+  get steps(): number { return this.t; }
+
+  /** One update with learning rate `lr`; `grads[i]` belongs to `params[i]`. Does not dispose the grads. */
+  step(grads: tf.Tensor[], lr: number): void {
+    this.t += 1;
+    const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
+    const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
+    const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+    this.params.forEach((p, i) => {
+      const g = grads[i];
+      let m = this.m.get(p), v = this.v.get(p);
+      if (!m || !v) {
+        m = variableFrom(tf.zerosLike(p), false);
+        v = variableFrom(tf.zerosLike(p), false);
+        this.m.set(p, m); this.v.set(p, v);
+      }
+      const mm = m, vv = v;
+      tf.tidy(() => {
+        const m1 = tf.add(tf.mul(mm, b1), tf.mul(g, 1 - b1));
+        const v1 = tf.add(tf.mul(vv, b2), tf.mul(tf.square(g), 1 - b2));
+        const decayed = wd !== 0 ? tf.mul(p, 1 - lr * wd) : p;
+        const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), eps);
+        mm.assign(m1); vv.assign(v1);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear(); this.v.clear();
+  }
+}
+
+/** Scales grads in place so their global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping. */
+export function clipGradNorm(grads: tf.Tensor[], maxNorm: number): { norm: number; clipped: tf.Tensor[] } {
+  const norm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef >= 1) return { norm, clipped: grads };
+  const clipped = grads.map((g) => tf.mul(g, coef));
+  grads.forEach((g) => g.dispose());
+  return { norm, clipped };
+}

@@ -13,6 +13,11 @@ export function isTrainable(t: tf.Tensor): boolean {
   return t instanceof tf.Variable && t.trainable;
 }
 
+// tf.customGrad's typing wants variadic (Tensor | GradSaveFunc) parameters; our functions name them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const custom = <T extends tf.Tensor>(f: (...args: any[]) => { value: T; gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor[] }) =>
+  tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...inputs: tf.Tensor[]) => T;
+
 /** A variable that owns `t`'s data (tf.variable leaves the initial tensor alive; dispose it here). */
 export function variableFrom(t: tf.Tensor, trainable = true): tf.Variable {
   const v = tf.variable(t, trainable);
@@ -40,13 +45,13 @@ export function matmul(a: tf.Tensor, b: tf.Tensor, bFrozen = false): tf.Tensor {
   if (!wantsExplicitTransposes()) return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
   if (bFrozen) {
     // Only a gets a gradient: dA = dY · Bᵀ.
-    const f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const f = custom((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([]);
       return { value: tf.matMul(x as tf.Tensor2D, b as tf.Tensor2D), gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, transposeLast(b) as tf.Tensor2D)] };
     });
     return f(a);
   }
-  const f = tf.customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = custom((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
       value: tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D),
@@ -68,13 +73,13 @@ export function lmHead(x: tf.Tensor2D, wte: tf.Tensor2D, wteT?: tf.Tensor2D): tf
   if (!wantsExplicitTransposes() && !wteT) return tf.matMul(x, wte, false, true);
   if (!isTrainable(wte)) {
     const wt = wteT ?? (tf.transpose(wte) as tf.Tensor2D);
-    const f = tf.customGrad((h: tf.Tensor, save: tf.GradSaveFunc) => {
+    const f = custom((h: tf.Tensor, save: tf.GradSaveFunc) => {
       save([]);
       return { value: tf.matMul(h as tf.Tensor2D, wt), gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, wte)] };
     });
     return f(x) as tf.Tensor2D;
   }
-  const f = tf.customGrad((h: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = custom((h: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
     save([h, w]);
     return {
       value: tf.matMul(h as tf.Tensor2D, (wteT ?? tf.transpose(w)) as tf.Tensor2D),
@@ -93,7 +98,7 @@ export function lmHead(x: tf.Tensor2D, wte: tf.Tensor2D, wteT?: tf.Tensor2D): tf
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const V = logits.shape[1];
-  const f = tf.customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = custom((z: tf.Tensor, save: tf.GradSaveFunc) => {
     // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores its dtype argument and writes int bits.
     const onehot = tf.cast(tf.oneHot(targets, V), 'float32');
     const lse = tf.logSumExp(z, -1); // [N]

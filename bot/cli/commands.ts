@@ -1,0 +1,209 @@
+/** The CLI's sub-commands. Each returns an exit code; `--json` outputs are stable (see README). */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AppConfig } from '../../config/index.ts';
+import { QuijoteError } from '../../core/errors.ts';
+import { hubOptionsFromEnv, resolveModel, formatProgress } from '../../core/model/hub.ts';
+import { loadTokenizer } from '../../core/model/tokenizer.ts';
+import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/engine.ts';
+import { generate } from '../../core/sample/generate.ts';
+import { intFlag, settingsFrom, type Flags } from './args.ts';
+import { statusWriter, trainLine } from './progress.ts';
+
+export interface CliContext { config: AppConfig; positionals: string[]; flags: Flags }
+type Command = (c: CliContext) => Promise<number>;
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+const printJson = (v: unknown) => out(JSON.stringify(v));
+
+export function makeEngine(settings: EngineSettings, json = false): QuijoteEngine {
+  const status = statusWriter(process.stderr, () => Date.now());
+  return createEngine(settings, {
+    now: () => performance.now(),
+    log: json ? () => {} : (l) => err(`· ${l}`),
+    onDownload: (p) => status(`descargando ${formatProgress(p)}`, p.total !== null && p.bytes >= p.total),
+    libraryPath: process.env.LD_LIBRARY_PATH,
+  });
+}
+
+function textArg(c: CliContext, what: string): string {
+  const t = c.positionals.join(' ').trim() || c.flags.prompt;
+  if (!t) throw new QuijoteError('BAD_ARGUMENT', `Falta ${what}.`, { hint: 'Pásalo entre comillas, p. ej. quijote score "En un lugar de la Mancha".' });
+  return t;
+}
+
+const finalDir = (c: CliContext) => resolve(c.flags.out ?? c.config.outDir, 'final');
+
+const score: Command = async (c) => {
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const r = await engine.score(textArg(c, 'el texto'), null);
+  if (c.flags.json) printJson(r);
+  else out(`tokens: ${r.tokens}\nloss: ${r.loss.toFixed(4)}\nperplejidad: ${r.perplexity.toFixed(2)}`);
+  return 0;
+};
+
+const tokenize: Command = async (c) => {
+  const s = settingsFrom(c.config, c.flags);
+  const dir = await resolveModel(s.model, hubOptionsFromEnv(s.hf, homedir()));
+  const ids = (await loadTokenizer(dir)).encode(textArg(c, 'el texto'));
+  if (c.flags.json) printJson({ ids });
+  else out(ids.join(' '));
+  return 0;
+};
+
+const generateCmd: Command = async (c) => {
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const { base } = await engine.ready();
+  const prompt = c.flags.prompt ?? textArg(c, 'el prompt (--prompt)');
+  const promptIds = base.tokenizer.encode(prompt);
+  const cfg = engine.generationConfig({ do_sample: !c.flags.greedy, eos_token_id: base.tokenizer.eosTokenId });
+  if (!c.flags.json) process.stdout.write(prompt);
+  let shown = '';
+  const r = await generate(base.model, promptIds, cfg, {
+    onToken: (_id, ids) => {
+      if (c.flags.json) return;
+      const text = base.tokenizer.decode(ids.slice(promptIds.length) as number[]);
+      if (text.startsWith(shown) && !text.endsWith('\uFFFD')) { process.stdout.write(text.slice(shown.length)); shown = text; }
+    },
+  });
+  const text = base.tokenizer.decode(r.newIds);
+  if (c.flags.json) printJson({ prompt, text, ids: r.ids, new_tokens: r.newIds.length, stopped_by: r.stoppedBy });
+  else out(text.slice(shown.length));
+  return 0;
+};
+
+export async function runTraining(c: CliContext, engine: QuijoteEngine) {
+  const status = statusWriter(process.stderr, () => Date.now());
+  const s = engine.settings;
+  const controller = new AbortController();
+  const onSigint = () => { err('\ncancelando al final del paso actual…'); controller.abort(); };
+  process.once('SIGINT', onSigint);
+  try {
+    const method = c.flags.method && c.flags.method !== 'auto' ? (c.flags.method as 'full' | 'lora') : undefined;
+    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize }, finalDir(c), {
+      signal: controller.signal,
+      onProgress: c.flags.json ? undefined : (p) => status(trainLine(p), p.step === p.totalSteps),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+const train: Command = async (c) => {
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const r = await runTraining(c, engine);
+  const backend = (await engine.ready()).backend.name;
+  if (c.flags.json) {
+    printJson({
+      lines: r.lines, epochs: r.epochs, lr: r.lr, method: r.method, backend, block_size: r.blockSize, train_blocks: r.trainBlocks,
+      eval_blocks: r.evalBlocks, optimizer_steps: r.optimizerSteps, eval_loss_before: r.evalLossBefore, eval_loss_after: r.evalLossAfter,
+      perplexity_before: r.perplexityBefore, perplexity_after: r.perplexityAfter, seconds: r.seconds, tokens_per_second: r.tokensPerSecond,
+      model_dir: r.modelDir,
+    });
+  } else {
+    out(`eval_loss: ${r.evalLossBefore.toFixed(4)} → ${r.evalLossAfter.toFixed(4)}  (perplejidad ${r.perplexityBefore.toFixed(1)} → ${r.perplexityAfter.toFixed(1)})`);
+    out(`${r.optimizerSteps} pasos en ${r.seconds.toFixed(1)} s (${r.tokensPerSecond.toFixed(0)} tok/s, ${r.method}, ${backend}) · guardado en ${r.modelDir}`);
+  }
+  return 0;
+};
+
+function baseOf(tunedDir: string, config: AppConfig, flags: Flags): string {
+  if (flags.base) return flags.base;
+  try {
+    const s = JSON.parse(readFileSync(join(tunedDir, 'training_summary.json'), 'utf8')) as { base_model?: string };
+    if (s.base_model) return s.base_model;
+  } catch { /* no summary: fall back to the configured base model */ }
+  return config.model;
+}
+
+export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine) {
+  const settings = { ...settingsFrom(c.config, c.flags), model: baseOf(tunedDir, c.config, c.flags) };
+  const e = engine ?? makeEngine(settings, c.flags.json);
+  const seed = intFlag(c.flags, 'seed', settings.ml.seed);
+  const [before, after] = [await e.story(prompt, null, { seed }), await e.story(prompt, tunedDir, { seed })];
+  const [lossBefore, lossAfter] = [await e.evalLoss(null), await e.evalLoss(tunedDir)];
+  return {
+    prompt,
+    base: { model: settings.model, ...before, eval_loss: lossBefore, perplexity: Math.exp(lossBefore) },
+    finetuned: { model: tunedDir, ...after, eval_loss: lossAfter, perplexity: Math.exp(lossAfter) },
+  };
+}
+
+export function printComparison(r: Awaited<ReturnType<typeof compareStories>>): void {
+  const block = (title: string, s: typeof r.base) => {
+    out(`\n── ${title} · perplejidad en el conjunto de evaluación: ${s.perplexity.toFixed(1)} ──`);
+    out(s.text);
+    if (!s.complete) out(`(solo ${s.sentences} oraciones: sube --max-new-tokens a ~220 o baja --temperature a 0.8)`);
+  };
+  out(`Prompt: ${r.prompt}`);
+  block(`ANTES (modelo base: ${r.base.model})`, r.base);
+  block(`DESPUÉS (afinado: ${r.finetuned.model})`, r.finetuned);
+}
+
+const story: Command = async (c) => {
+  const prompt = textArg(c, 'el prompt');
+  const tuned = c.flags.model ? resolve(c.flags.model) : finalDir(c);
+  if (c.flags.compare) {
+    if (!existsSync(join(tuned, 'config.json'))) {
+      throw new QuijoteError('MODEL_NOT_FOUND', `No hay modelo afinado en ${tuned}.`, { hint: 'Entrena primero con `quijote train --lines 100` o pasa --model CARPETA.' });
+    }
+    const r = await compareStories(c, prompt, tuned);
+    if (c.flags.json) printJson(r); else printComparison(r);
+    return 0;
+  }
+  const model = c.flags.model ?? (existsSync(join(tuned, 'config.json')) ? tuned : c.config.model);
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model }, c.flags.json);
+  const r = await engine.story(prompt, null, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
+  if (c.flags.json) printJson({ model, ...r });
+  else {
+    out(r.text);
+    if (!r.complete) err(`(solo ${r.sentences} oraciones: sube --max-new-tokens a ~220 o baja --temperature a 0.8)`);
+  }
+  return 0;
+};
+
+const demo: Command = async (c) => {
+  const settings = settingsFrom(c.config, c.flags);
+  const engine = makeEngine(settings, c.flags.json);
+  try {
+    await engine.ready();
+  } catch (e) {
+    if (e instanceof QuijoteError && ['OFFLINE', 'DOWNLOAD_FAILED', 'MODEL_NOT_FOUND'].includes(e.code)) {
+      throw new QuijoteError(e.code, `${e.message.split('\n')[0]}`, {
+        hint: 'Sin conexión, usa un modelo y un texto locales: npm run demo -- --model ../shared/models/es-novelas-mini --text ../shared/data/pg2000-don-quijote.txt',
+      });
+    }
+    throw e;
+  }
+  const r = await runTraining(c, engine);
+  if (!c.flags.json) out(`eval_loss: ${r.evalLossBefore.toFixed(4)} → ${r.evalLossAfter.toFixed(4)} (${r.optimizerSteps} pasos, ${r.seconds.toFixed(1)} s)`);
+  const cmp = await compareStories({ ...c, flags: { ...c.flags, base: settings.model } }, c.flags.prompt ?? c.config.defaultPrompt, r.modelDir, engine);
+  if (c.flags.json) printJson({ train: { ...r, trainLines: undefined }, stories: cmp }); else printComparison(cmp);
+  return 0;
+};
+
+const bench: Command = async (c) => {
+  const { runBench } = await import('../../bench/run.ts' as string) as { runBench: (c: CliContext) => Promise<number> };
+  return runBench(c);
+};
+
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench };
+
+export function usage(): string {
+  return `quijote — afina un GPT-2 español con el Quijote y compara cuentos antes/después
+
+Uso:
+  quijote train --lines 500 [--epochs N --lr X --block-size N --train-bs N --grad-accum N --method full|lora]
+                [--model DIR_O_ID --text FICHERO --out CARPETA --seed N --backend auto|tensorflow|webgpu|wasm|cpu] [--json]
+  quijote story "Escribe cinco oraciones sobre…" [--model CARPETA] [--compare] [--seed N] [--json]
+  quijote demo [--model DIR_O_ID --text FICHERO --lines N]
+  quijote score --model DIR_O_ID "texto" [--json]
+  quijote tokenize --model DIR_O_ID "texto" [--json]
+  quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
+  quijote bench [--json] [--only mini-train,mini-generate,124m-lora,124m-generate]
+
+Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
+`;
+}

@@ -1,0 +1,50 @@
+/** Builds the concrete `Services` that every command receives (the same function wires tests with fakes). */
+import { translator } from '../commands/messages.ts';
+import { PollMessages } from '../commands/poll-messages.ts';
+import type { Logger, Services } from '../commands/types.ts';
+import type { AppConfig } from '../config/index.ts';
+import type { Engine } from '../core/engine.ts';
+import { createJobQueue } from '../core/jobs/memory-queue.ts';
+import type { JobQueue } from '../core/jobs/types.ts';
+import type { Rng } from '../core/sample/rng.ts';
+import type { Store } from '../core/store/store.ts';
+import type { Clock } from '../core/store/types.ts';
+
+export interface CreateServicesOptions {
+  config: AppConfig;
+  engine: Engine;
+  store: Store;
+  clock: Clock;
+  /** Seeded generator (core/sample/rng.ts createRng) for poll order and story seeds. */
+  random: Rng;
+  logger?: Logger;
+  /** Defaults to the in-process p-queue implementation. */
+  jobs?: JobQueue;
+}
+
+/** One line per event on stderr, with an ISO timestamp from the given clock. */
+export function consoleLogger(clock: Clock, write: (line: string) => void = (l) => console.error(l)): Logger {
+  const stamp = () => new Date(clock.now()).toISOString();
+  const detail = (e: unknown) => (e === undefined ? '' : `: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return {
+    info: (m) => write(`${stamp()} info  ${m}`),
+    warn: (m) => write(`${stamp()} warn  ${m}`),
+    error: (m, e) => write(`${stamp()} error ${m}${detail(e)}`),
+  };
+}
+
+export function createServices(o: CreateServicesOptions): Services {
+  const locale = o.config.locale;
+  return {
+    engine: o.engine,
+    store: o.store,
+    jobs: o.jobs ?? createJobQueue({ clock: o.clock }),
+    config: o.config,
+    locale,
+    t: translator(locale),
+    clock: o.clock,
+    rng: o.random,
+    logger: o.logger ?? consoleLogger(o.clock),
+    pollMessages: new PollMessages(),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The Slack app manifest (api.slack.com/apps → Create New App → From a manifest). bot/slack/manifest.json is this
+ * function's output for the real commands; test/slack.test.ts fails when the two drift apart.
+ */
+import type { Command } from '../../commands/types.ts';
+import { usage } from './options.ts';
+
+/** Slack's own slash commands win over an app's: ours take a prefix when they would collide. */
+const BUILT_IN = new Set(('active apps archive away call collapse dm dnd expand feed feedback invite leave me msg mute open ' +
+  'remind remove rename search shortcuts shrug star status topic who').split(' '));
+
+export function slackCommandName(name: string): string {
+  return BUILT_IN.has(name) ? `quijote-${name}` : name;
+}
+
+export const BOT_SCOPES = ['chat:write', 'chat:write.public', 'commands', 'files:write', 'usergroups:read'];
+
+export function buildManifest(commands: Command[]): Record<string, unknown> {
+  return {
+    _metadata: { major_version: 1, minor_version: 1 },
+    display_information: {
+      name: 'Quijote',
+      description: 'Afina un GPT-2 español con el Quijote y compara historias antes y después.',
+      background_color: '#7a2e1d',
+    },
+    features: {
+      bot_user: { display_name: 'Quijote', always_online: true },
+      slash_commands: commands.map((c) => {
+        const name = slackCommandName(c.name);
+        const hint = usage(name, c.options).replace(/^\/\S+\s?/, '');
+        return { command: '/' + name, description: c.description, ...(hint ? { usage_hint: hint } : {}), should_escape: false };
+      }),
+    },
+    oauth_config: { scopes: { bot: BOT_SCOPES } },
+    settings: {
+      interactivity: { is_enabled: true },
+      org_deploy_enabled: false,
+      socket_mode_enabled: true,
+      token_rotation_enabled: false,
+    },
+  };
+}

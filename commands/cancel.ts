@@ -1,0 +1,29 @@
+/**
+ * /cancel — the caller's queued or running jobs in this class; a teacher cancels every job of the class.
+ * Queued jobs leave the queue at once; a running training stops at its next optimizer step.
+ */
+import { t as translate } from './messages.ts';
+import { jobLine, samePlace } from './respond.ts';
+import type { Command } from './types.ts';
+
+export const cancel: Command = {
+  name: 'cancel',
+  description: translate('es', 'cmd.cancel.description'),
+  options: [],
+  async run(ctx) {
+    const s = ctx.services;
+    const targets = s.jobs
+      .active()
+      .filter((j) => samePlace(j.place, ctx.place) && (ctx.user.isTeacher || j.ownerId === ctx.user.id));
+    if (targets.length === 0) {
+      await ctx.reply({ text: s.t(ctx.user.isTeacher ? 'cancel.noneClass' : 'cancel.none'), ephemeral: true });
+      return;
+    }
+    const wasRunning = targets.some((j) => j.status === 'running');
+    const cancelled = targets.filter((j) => s.jobs.cancel(j.id));
+    s.logger.info(`cancel by ${ctx.user.id}: jobs ${cancelled.map((j) => j.id).join(', ')}`);
+    const text = [s.t('cancel.done', { jobs: cancelled.map((j) => jobLine(s, j)).join('; ') })];
+    if (wasRunning) text.push(s.t('cancel.runningNote'));
+    await ctx.reply({ text: text.join('\n'), ephemeral: true });
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * /reveal and the "Revelar" button — teachers only. Closes the poll, says which story was fine-tuned, gives the
+ * final tally and shows the fine-tuned story with the word sequences it shares with its training lines in bold.
+ */
+import { findCorpusTraces } from '../core/story/traces.ts';
+import type { PollRow } from '../core/store/types.ts';
+import { formatPercent, t as translate } from './messages.ts';
+import { pollStories, refreshPollMessage } from './poll.ts';
+import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.ts';
+import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
+
+export const MAX_NGRAMS = 12;
+export const MAX_REVEAL_STORY_CHARS = 1000;
+
+async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, clicked?: MessageHandle): Promise<void> {
+  const s = ctx.services;
+  const t = s.t;
+  if (!poll) {
+    await ctx.reply({ text: t('reveal.none'), ephemeral: true });
+    return;
+  }
+  if (clicked) s.pollMessages.remember(poll.id, clicked);
+  if (poll.status !== 'open' || !s.store.closePoll(poll.id)) {
+    await ctx.reply({ text: t('vote.closed'), ephemeral: true });
+    return;
+  }
+  await ctx.defer();
+  try {
+    await refreshPollMessage(s, poll.id).catch((e: unknown) =>
+      s.logger.warn(`reveal: could not close the message of poll #${poll.id}: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    const tally = s.store.tally(poll.id);
+    const { a, b } = pollStories(s, poll);
+    const tuned = poll.finetunedChoice === 'A' ? a : b;
+    const run = s.store.getRun(poll.runId);
+    const lines = run ? await s.engine.trainingLines(run.params.lines) : [];
+    const traces = findCorpusTraces(tuned.text, lines);
+    const tunedVotes = tally[poll.finetunedChoice];
+    const ngrams = traces.ngrams.slice(0, MAX_NGRAMS).map((g) => `«${clip(g, 80)}»`);
+    const parts = [
+      t('reveal.result', { poll: poll.id, choice: poll.finetunedChoice, a: tally.A, b: tally.B }) +
+        ' ' +
+        (tally.total > 0 ? t('reveal.share', { share: formatPercent(s.locale, tunedVotes / tally.total) }) : t('reveal.noVotes')),
+      t('reveal.traces', {
+        coverage: formatPercent(s.locale, traces.coverage),
+        highlighted: (continuesPrompt(poll.prompt) ? `_${poll.prompt.trim()}_ ` : '') + clip(traces.highlighted.trim(), MAX_REVEAL_STORY_CHARS),
+      }),
+      ngrams.length > 0 ? t('reveal.ngrams', { list: ngrams.join(', ') }) : t('reveal.noNgrams'),
+    ];
+    await ctx.reply({ text: parts.join('\n\n') });
+  } catch (e) {
+    await replyFailure(ctx, 'reveal', e);
+  }
+}
+
+export const reveal: Command = {
+  name: 'reveal',
+  description: translate('es', 'cmd.reveal.description'),
+  teacherOnly: true,
+  options: [],
+  async run(ctx) {
+    if (!(await requireTeacher(ctx, 'reveal'))) return;
+    const cls = ctx.services.store.findClass(ctx.place);
+    await revealPoll(ctx, cls ? ctx.services.store.latestOpenPoll(cls.id) : undefined);
+  },
+};
+
+export const revealButton: ButtonHandler = {
+  prefix: 'reveal',
+  async run(ctx) {
+    if (!(await requireTeacher(ctx, 'reveal'))) return;
+    const s = ctx.services;
+    const pollId = Number(ctx.args[0]);
+    const poll = Number.isInteger(pollId) ? s.store.getPoll(pollId) : undefined;
+    const cls = s.store.findClass(ctx.place);
+    if (!poll || !cls || poll.classId !== cls.id) {
+      await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
+      return;
+    }
+    await revealPoll(ctx, poll, ctx.message);
+  },
+};

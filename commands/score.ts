@@ -1,0 +1,60 @@
+/** /score text:<...> — "¿qué tan quijotesco es?": the text's perplexity under the base and the class model. */
+import type { ScoreResult } from '../core/engine.ts';
+import { formatNumber, t as translate } from './messages.ts';
+import { clip, positionText, replyFailure, stringOption } from './respond.ts';
+import type { Command, Services } from './types.ts';
+
+export const MAX_SCORE_CHARS = 1000;
+/** base/tuned perplexity ratios for the verdicts. */
+export const VERY_QUIXOTIC = 1.5;
+export const QUIXOTIC = 1.1;
+
+export function verdict(s: Services, base: ScoreResult, tuned: ScoreResult): string {
+  const ratio = base.perplexity / tuned.perplexity;
+  const shown = formatNumber(s.locale, ratio, 2);
+  if (ratio >= VERY_QUIXOTIC) return s.t('score.veryQuixotic', { ratio: shown });
+  if (ratio >= QUIXOTIC) return s.t('score.quixotic', { ratio: shown });
+  return s.t('score.notQuixotic', { ratio: shown });
+}
+
+export const score: Command = {
+  name: 'score',
+  description: translate('es', 'cmd.score.description'),
+  options: [{ name: 'text', description: translate('es', 'cmd.score.opt.text'), type: 'string', required: true }],
+  async run(ctx) {
+    const s = ctx.services;
+    const text = stringOption(ctx, 'text');
+    if (text.length === 0 || text.length > MAX_SCORE_CHARS) {
+      await ctx.reply({ text: s.t('score.badText', { max: MAX_SCORE_CHARS }), ephemeral: true });
+      return;
+    }
+    await ctx.defer();
+    try {
+      const cls = s.store.findClass(ctx.place);
+      const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+      const modelDir = run?.modelDir ?? null;
+      const job = s.jobs.submit({
+        kind: 'score',
+        ownerId: ctx.user.id,
+        ownerName: ctx.user.displayName,
+        place: ctx.place,
+        label: clip(text, 40),
+        run: async ({ slice }) => {
+          const base = await s.engine.score(text, null, { slice });
+          const tuned = modelDir ? await s.engine.score(text, modelDir, { slice }) : null;
+          return { base, tuned };
+        },
+      });
+      const handle = await ctx.reply({ text: s.t('score.working', { position: positionText(s, job.info.id) }) });
+      const { base, tuned } = await job.result;
+      const shown = clip(text, 300);
+      const ppl = (r: ScoreResult) => formatNumber(s.locale, r.perplexity, 2);
+      const result = tuned
+        ? s.t('score.result', { text: shown, base: ppl(base), tuned: ppl(tuned), verdict: verdict(s, base, tuned) })
+        : s.t('score.baseOnly', { text: shown, base: ppl(base) });
+      await handle.edit({ text: result });
+    } catch (e) {
+      await replyFailure(ctx, 'score', e);
+    }
+  },
+};

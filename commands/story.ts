@@ -1,0 +1,48 @@
+/** /story prompt:<text> — anyone. Two stories (base and class model) in a blind poll with vote buttons. */
+import { t as translate } from './messages.ts';
+import { createBlindPoll } from './poll.ts';
+import { replyFailure, stringOption } from './respond.ts';
+import type { Command, MessageHandle } from './types.ts';
+
+export const MAX_PROMPT_CHARS = 300;
+
+export const story: Command = {
+  name: 'story',
+  description: translate('es', 'cmd.story.description'),
+  options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }],
+  async run(ctx) {
+    const s = ctx.services;
+    const prompt = stringOption(ctx, 'prompt');
+    if (prompt.length === 0 || prompt.length > MAX_PROMPT_CHARS) {
+      await ctx.reply({ text: s.t('story.badPrompt', { max: MAX_PROMPT_CHARS }), ephemeral: true });
+      return;
+    }
+    const cls = s.store.findClass(ctx.place);
+    const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+    if (!cls || !run) {
+      await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
+      return;
+    }
+    await ctx.defer();
+    try {
+      let status: MessageHandle | undefined;
+      const poll = await createBlindPoll(s, {
+        place: ctx.place,
+        classId: cls.id,
+        run,
+        prompt,
+        ownerId: ctx.user.id,
+        ownerName: ctx.user.displayName,
+        post: (m) => ctx.post(m),
+        onQueued: async (position) => {
+          status = await ctx.reply({ text: s.t('story.generating', { prompt, position }) });
+        },
+      });
+      const done = { text: s.t('story.posted', { poll: poll.id }) };
+      if (status) await status.edit(done);
+      else await ctx.reply(done);
+    } catch (e) {
+      await replyFailure(ctx, 'story', e);
+    }
+  },
+};

@@ -1,0 +1,199 @@
+/**
+ * The ML engine behind the CLI and the bot (implements core/engine.ts): backend start-up, the base model
+ * loaded once, the book's lines, fine-tuning into a folder, stories and scores from the base model or a
+ * fine-tuned folder. Everything from the outside world (settings, clock, fetch, log) comes in as arguments.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, type BackendInfo, type BackendRequest } from '../backend.ts';
+import type { Engine, GpuSlice, ScoreResult, StoryResult, TrainParams, TrainResult, TrainOptions } from '../engine.ts';
+import { QuijoteError } from '../errors.ts';
+import { hubOptionsFromEnv, resolveModel, type HubProgress } from '../model/hub.ts';
+import { loadModelFolder, type LoadedModel } from '../model/load.ts';
+import { disposeModel } from '../model/params.ts';
+import { generate } from '../sample/generate.ts';
+import type { GenerationConfig } from '../sample/processors.ts';
+import { cutStory } from '../story/sentences.ts';
+import { extractBodyLines } from '../text/gutenberg.ts';
+import { loadBookText, writeSelectedLines } from '../text/source.ts';
+import { evaluateLoss, lmLoss } from '../train/loss.ts';
+import { finetune, type FinetuneSummary } from './finetune.ts';
+import type { TrainConfig } from '../train/trainer.ts';
+
+/** What the engine needs from the configuration (config/index.ts's AppConfig fits; the CLI overrides fields). */
+export interface EngineSettings {
+  model: string;
+  backend: BackendRequest;
+  text: { file: string | null; url: string; startAt: RegExp | null };
+  dataDir: string;
+  hf: Readonly<Record<string, string | undefined>>;
+  ml: {
+    nLines: number; epochs: number; lr: number; blockSize: number; trainBatchSize: number; gradAccum: number;
+    maxNewTokens: number; temperature: number; topK: number; topP: number; repetitionPenalty: number;
+    evalLines: number; seed: number; warmupSteps: number; weightDecay: number; method: 'auto' | 'full' | 'lora';
+    lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
+  };
+}
+
+export interface EngineDeps {
+  now: () => number; // milliseconds
+  log?: (line: string) => void;
+  fetch?: typeof fetch;
+  onDownload?: (p: HubProgress) => void;
+  libraryPath?: string;
+}
+
+export interface QuijoteEngine extends Engine {
+  readonly settings: EngineSettings;
+  /** Starts the backend and loads the base model (done lazily otherwise). */
+  ready(): Promise<{ backend: BackendInfo; base: LoadedModel }>;
+  /** Fine-tune with explicit hyper-parameters (CLI); `train` uses the settings' defaults. */
+  finetune(params: TrainParams & Partial<TrainConfig> & { blockSize?: number }, outDir: string, options?: TrainOptions): Promise<FinetuneSummary>;
+  generationConfig(overrides?: Partial<GenerationConfig>): GenerationConfig;
+  evalLoss(modelDir: string | null): Promise<number>;
+  dispose(): void;
+}
+
+/** Full fine-tuning where the backend holds it; LoRA where the wasm/cpu heap would not (124M with Adam). */
+export function chooseMethod(requested: 'auto' | 'full' | 'lora', backend: string, parameterCount: number): 'full' | 'lora' {
+  if (requested !== 'auto') return requested;
+  if (backend === 'tensorflow' || backend === 'webgpu') return 'full';
+  // weights + grads + accumulated grads + Adam m and v ≈ 5 copies in float32, plus activations
+  return parameterCount * 4 * 5 < 1.2e9 ? 'full' : 'lora';
+}
+
+export function createEngine(settings: EngineSettings, deps: EngineDeps): QuijoteEngine {
+  const log = deps.log ?? (() => {});
+  let started: Promise<{ backend: BackendInfo; base: LoadedModel }> | null = null;
+  let book: Promise<{ lines: string[]; source: string }> | null = null;
+  const tuned = new Map<string, LoadedModel>(); // small LRU of fine-tuned folders
+  const direct: GpuSlice = (fn) => fn();
+
+  const ready = () => (started ??= (async () => {
+    const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath });
+    const hub = hubOptionsFromEnv(settings.hf, homedir());
+    const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload });
+    const base = await loadModelFolder(dir);
+    log(`modelo base: ${settings.model} (${parameterCount(base)} parámetros)`);
+    return { backend, base };
+  })().catch((e) => { started = null; throw e; }));
+
+  const bookLines = () => (book ??= (async () => {
+    const { text, source } = await loadBookText({ file: settings.text.file ?? undefined, url: settings.text.url, cacheDir: join(settings.dataDir, 'gutenberg'), fetch: deps.fetch });
+    return { lines: extractBodyLines(text, { source, startAt: settings.text.startAt ?? undefined }), source }; // undefined: "Capítulo primero"
+  })().catch((e) => { book = null; throw e; }));
+
+  async function modelFor(dir: string | null): Promise<LoadedModel> {
+    const { base } = await ready();
+    if (dir === null) return base;
+    const hit = tuned.get(dir);
+    if (hit) { tuned.delete(dir); tuned.set(dir, hit); return hit; }
+    const loaded = await loadModelFolder(dir);
+    tuned.set(dir, loaded);
+    while (tuned.size > 2) {
+      const [oldest, m] = tuned.entries().next().value as [string, LoadedModel];
+      tuned.delete(oldest);
+      disposeModel(m.model);
+    }
+    return loaded;
+  }
+
+  const generationConfig = (o: Partial<GenerationConfig> = {}): GenerationConfig => ({
+    max_new_tokens: settings.ml.maxNewTokens, do_sample: true, temperature: settings.ml.temperature, top_k: settings.ml.topK,
+    top_p: settings.ml.topP, repetition_penalty: settings.ml.repetitionPenalty, seed: settings.ml.seed, ...o,
+  });
+
+  const engine: QuijoteEngine = {
+    settings,
+    ready,
+    generationConfig,
+    describe: () => `${started ? '' : '(sin iniciar) '}${settings.backend} · ${settings.model}`,
+
+    async maxLines() {
+      return (await bookLines()).lines.length - settings.ml.evalLines;
+    },
+    async trainingLines(n) {
+      return (await bookLines()).lines.slice(0, n);
+    },
+
+    async finetune(params, outDir, options = {}) {
+      const { backend, base } = await ready();
+      const { lines, source } = await bookLines();
+      const ml = settings.ml;
+      const method = params.method ?? chooseMethod(ml.method, backend.name, parameterCount(base));
+      const trainCfg: TrainConfig = {
+        epochs: params.epochs ?? ml.epochs, lr: params.lr ?? ml.lr, batchSize: params.batchSize ?? ml.trainBatchSize,
+        gradAccum: params.gradAccum ?? ml.gradAccum, warmupSteps: params.warmupSteps ?? ml.warmupSteps,
+        weightDecay: params.weightDecay ?? ml.weightDecay, maxGradNorm: params.maxGradNorm ?? 1.0, seed: params.seed ?? ml.seed,
+        method, lora: params.lora ?? { ...ml.lora, targets: [...ml.lora.targets] },
+      };
+      log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
+      const summary = await finetune(base, lines, {
+        lines: params.lines, evalLines: ml.evalLines, blockSize: params.blockSize ?? ml.blockSize, train: trainCfg, outDir,
+        baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
+      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice });
+      await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
+      const stale = tuned.get(outDir);
+      if (stale) { tuned.delete(outDir); disposeModel(stale.model); }
+      return summary;
+    },
+
+    async train(params, outDir, options): Promise<TrainResult> {
+      const { trainLines: _lines, ...result } = await engine.finetune(params, outDir, options);
+      return result;
+    },
+
+    async story(prompt, modelDir, options = {}): Promise<StoryResult> {
+      const m = await modelFor(modelDir);
+      const slice = options.slice ?? direct;
+      const promptIds = m.tokenizer.encode(prompt);
+      const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
+      const out = await slice(() => generate(m.model, promptIds, cfg, {
+        onToken: (_id, ids) => {
+          const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
+          options.onText?.(text);
+          return cutStory(text).complete; // stop once the fifth sentence is closed
+        },
+      }));
+      const story = cutStory(m.tokenizer.decode(out.newIds));
+      return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
+    },
+
+    async score(text, modelDir, options = {}): Promise<ScoreResult> {
+      const m = await modelFor(modelDir);
+      const ids = m.tokenizer.encode(text).slice(0, m.model.config.nPositions);
+      if (ids.length < 2) {
+        throw new QuijoteError('BAD_ARGUMENT', 'El texto es demasiado corto para medir su perplejidad.', { hint: 'Escribe al menos unas palabras.' });
+      }
+      const loss = await (options.slice ?? direct)(async () => {
+        const t = tf.tidy(() => lmLoss(m.model, tf.tensor2d([ids], undefined, 'int32')));
+        const v = (await t.data())[0];
+        t.dispose();
+        return v;
+      });
+      return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
+    },
+
+    async evalLoss(modelDir) {
+      const m = await modelFor(modelDir);
+      const { lines } = await bookLines();
+      const blockSize = Math.min(settings.ml.blockSize, m.model.config.nPositions);
+      const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
+      const ids = m.tokenizer.encode(evalText);
+      const blocks: number[][] = [];
+      for (let i = 0; i + blockSize <= ids.length; i += blockSize) blocks.push(ids.slice(i, i + blockSize));
+      return evaluateLoss(m.model, blocks);
+    },
+
+    dispose() {
+      for (const m of tuned.values()) disposeModel(m.model);
+      tuned.clear();
+    },
+  };
+  return engine;
+}
+
+function parameterCount(m: LoadedModel): number {
+  return Object.values(m.model.weights).reduce((n, w) => n + w.size, 0);
+}

@@ -1,0 +1,272 @@
+/**
+ * The bot's persistent state in SQLite (better-sqlite3, WAL): classes, training runs, stories, blind polls
+ * and votes. Survives restarts; runs left 'queued' or 'running' by a crash become 'interrupted'.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { QuijoteError } from '../errors.ts';
+import { migrate } from './migrations.ts';
+import { STORE_FILE } from './paths.ts';
+import type {
+  ClassRow, Clock, InterruptedRun, LossPoint, PlaceKey, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
+} from './types.ts';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
+
+function toClass(r: Row): ClassRow {
+  return { id: num(r.id), platform: String(r.platform), teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
+}
+
+function toRun(r: Row): RunRow {
+  return {
+    id: num(r.id),
+    classId: num(r.class_id),
+    params: json<RunParams>(r.params) as RunParams,
+    status: String(r.status) as RunStatus,
+    metrics: json<RunMetrics>(r.metrics),
+    lossCurve: json<LossPoint[]>(r.loss_curve),
+    modelDir: strOrNull(r.model_dir),
+    teacherId: String(r.teacher_id),
+    error: strOrNull(r.error),
+    createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+function toStory(r: Row): StoryRow {
+  return {
+    id: num(r.id), classId: num(r.class_id), runId: numOrNull(r.run_id), model: String(r.model) as StoryModel,
+    prompt: String(r.prompt), text: String(r.text), seed: numOrNull(r.seed), createdAt: num(r.created_at),
+  };
+}
+
+function toPoll(r: Row): PollRow {
+  return {
+    id: num(r.id), classId: num(r.class_id), runId: num(r.run_id), prompt: String(r.prompt),
+    storyAId: num(r.story_a_id), storyBId: num(r.story_b_id), finetunedChoice: String(r.finetuned_choice) as PollChoice,
+    channelId: strOrNull(r.channel_id), messageId: strOrNull(r.message_id), status: String(r.status) as PollRow['status'],
+    createdBy: String(r.created_by), createdAt: num(r.created_at), closedAt: numOrNull(r.closed_at),
+  };
+}
+
+export interface OpenStoreOptions {
+  /** Folder for quijote.sqlite (created if missing), or ':memory:' for a throwaway store. */
+  dataDir: string;
+  clock: Clock;
+}
+
+export class Store {
+  readonly file: string;
+  /** Migration ids applied when this store was opened (empty when the schema was already current). */
+  readonly appliedMigrations: number[];
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+
+  constructor(options: OpenStoreOptions) {
+    this.clock = options.clock;
+    if (options.dataDir === ':memory:') {
+      this.file = ':memory:';
+    } else {
+      try {
+        fs.mkdirSync(options.dataDir, { recursive: true });
+      } catch (cause) {
+        throw new QuijoteError('BAD_CONFIG', `Cannot create the data folder ${options.dataDir}.`, {
+          cause, hint: 'Set DATA_DIR to a writable folder.',
+        });
+      }
+      this.file = path.join(options.dataDir, STORE_FILE);
+    }
+    try {
+      this.db = new Database(this.file);
+    } catch (cause) {
+      throw new QuijoteError('BAD_CONFIG', `Cannot open the database ${this.file}: ${(cause as Error).message}.`, {
+        cause, hint: 'Check that DATA_DIR is writable, or move the damaged file away to start fresh.',
+      });
+    }
+    if (this.file !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.appliedMigrations = migrate(this.db, this.clock.now());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ── classes ────────────────────────────────────────────────────────────────
+
+  findClass(place: PlaceKey): ClassRow | undefined {
+    const r = this.db.prepare('SELECT * FROM classes WHERE platform = ? AND team_id = ? AND channel_id = ?')
+      .get(place.platform, place.teamId, place.channelId) as Row | undefined;
+    return r ? toClass(r) : undefined;
+  }
+
+  ensureClass(place: PlaceKey): ClassRow {
+    this.db.prepare('INSERT OR IGNORE INTO classes (platform, team_id, channel_id, created_at) VALUES (?, ?, ?, ?)')
+      .run(place.platform, place.teamId, place.channelId, this.clock.now());
+    return this.findClass(place) as ClassRow;
+  }
+
+  getClass(id: number): ClassRow | undefined {
+    const r = this.db.prepare('SELECT * FROM classes WHERE id = ?').get(id) as Row | undefined;
+    return r ? toClass(r) : undefined;
+  }
+
+  // ── training runs ─────────────────────────────────────────────────────────
+
+  createRun(input: { classId: number; params: RunParams; teacherId: string }): RunRow {
+    const info = this.db.prepare(
+      "INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES (?, ?, 'queued', ?, ?)",
+    ).run(input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now());
+    return this.getRun(Number(info.lastInsertRowid)) as RunRow;
+  }
+
+  getRun(id: number): RunRow | undefined {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  markRunRunning(id: number): void {
+    this.db.prepare("UPDATE runs SET status = 'running', started_at = ? WHERE id = ?").run(this.clock.now(), id);
+  }
+
+  completeRun(id: number, result: { metrics: RunMetrics; lossCurve: LossPoint[]; modelDir: string }): RunRow {
+    this.db.prepare("UPDATE runs SET status = 'done', metrics = ?, loss_curve = ?, model_dir = ?, finished_at = ? WHERE id = ?")
+      .run(JSON.stringify(result.metrics), JSON.stringify(result.lossCurve), result.modelDir, this.clock.now(), id);
+    return this.getRun(id) as RunRow;
+  }
+
+  endRun(id: number, status: 'failed' | 'cancelled' | 'interrupted', error?: string): void {
+    this.db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?')
+      .run(status, error ?? null, this.clock.now(), id);
+  }
+
+  /** The class's newest finished run: the model that /story and /score use. */
+  latestDoneRun(classId: number): RunRow | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE class_id = ? AND status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1")
+      .get(classId) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  /** Runs of the class still queued or running. */
+  activeRuns(classId: number): RunRow[] {
+    return (this.db.prepare("SELECT * FROM runs WHERE class_id = ? AND status IN ('queued','running') ORDER BY id")
+      .all(classId) as Row[]).map(toRun);
+  }
+
+  listRuns(classId: number): RunRow[] {
+    return (this.db.prepare('SELECT * FROM runs WHERE class_id = ? ORDER BY id').all(classId) as Row[]).map(toRun);
+  }
+
+  /**
+   * Call once at start-up, before any job runs: every run left 'queued' or 'running' by the previous process is
+   * marked 'interrupted' and returned with its class, so the bot can tell each class channel.
+   */
+  recoverInterruptedRuns(): InterruptedRun[] {
+    return this.db.transaction(() => {
+      const rows = (this.db.prepare("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id").all() as Row[]).map(toRun);
+      const now = this.clock.now();
+      const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?");
+      return rows.map((run) => {
+        mark.run(now, `interrupted by a restart while ${run.status}`, run.id);
+        return {
+          run: this.getRun(run.id) as RunRow,
+          class: this.getClass(run.classId) as ClassRow,
+          previousStatus: run.status as InterruptedRun['previousStatus'],
+        };
+      });
+    })();
+  }
+
+  // ── stories ───────────────────────────────────────────────────────────────
+
+  createStory(input: { classId: number; runId: number | null; model: StoryModel; prompt: string; text: string; seed: number | null }): StoryRow {
+    const info = this.db.prepare('INSERT INTO stories (class_id, run_id, model, prompt, text, seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(input.classId, input.runId, input.model, input.prompt, input.text, input.seed, this.clock.now());
+    return this.getStory(Number(info.lastInsertRowid)) as StoryRow;
+  }
+
+  getStory(id: number): StoryRow | undefined {
+    const r = this.db.prepare('SELECT * FROM stories WHERE id = ?').get(id) as Row | undefined;
+    return r ? toStory(r) : undefined;
+  }
+
+  // ── polls and votes ───────────────────────────────────────────────────────
+
+  createPoll(input: { classId: number; runId: number; prompt: string; storyAId: number; storyBId: number; finetunedChoice: PollChoice; createdBy: string }): PollRow {
+    const info = this.db.prepare(
+      "INSERT INTO polls (class_id, run_id, prompt, story_a_id, story_b_id, finetuned_choice, status, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+    ).run(input.classId, input.runId, input.prompt, input.storyAId, input.storyBId, input.finetunedChoice, input.createdBy, this.clock.now());
+    return this.getPoll(Number(info.lastInsertRowid)) as PollRow;
+  }
+
+  getPoll(id: number): PollRow | undefined {
+    const r = this.db.prepare('SELECT * FROM polls WHERE id = ?').get(id) as Row | undefined;
+    return r ? toPoll(r) : undefined;
+  }
+
+  /** Records where the poll message lives so it can be edited later (also after a restart). */
+  setPollMessage(pollId: number, channelId: string, messageId: string): void {
+    this.db.prepare('UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?').run(channelId, messageId, pollId);
+  }
+
+  latestOpenPoll(classId: number): PollRow | undefined {
+    const r = this.db.prepare("SELECT * FROM polls WHERE class_id = ? AND status = 'open' ORDER BY id DESC LIMIT 1")
+      .get(classId) as Row | undefined;
+    return r ? toPoll(r) : undefined;
+  }
+
+  listPolls(classId: number): PollRow[] {
+    return (this.db.prepare('SELECT * FROM polls WHERE class_id = ? ORDER BY id').all(classId) as Row[]).map(toPoll);
+  }
+
+  /** Closes the poll; returns false when it was already closed. */
+  closePoll(pollId: number): boolean {
+    const info = this.db.prepare("UPDATE polls SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'")
+      .run(this.clock.now(), pollId);
+    return info.changes > 0;
+  }
+
+  /** One vote per user and poll; voting again replaces the previous choice. Refuses closed polls. */
+  castVote(pollId: number, userId: string, choice: PollChoice): VoteOutcome {
+    return this.db.transaction((): VoteOutcome => {
+      const poll = this.getPoll(pollId);
+      if (!poll) throw new QuijoteError('NOT_FOUND', `Poll ${pollId} does not exist.`);
+      if (poll.status !== 'open') throw new QuijoteError('FORBIDDEN', `Poll ${pollId} is closed; votes are no longer accepted.`);
+      const prev = this.db.prepare('SELECT choice FROM votes WHERE poll_id = ? AND user_id = ?').get(pollId, userId) as Row | undefined;
+      this.db.prepare(
+        'INSERT INTO votes (poll_id, user_id, choice, voted_at) VALUES (?, ?, ?, ?) ON CONFLICT (poll_id, user_id) DO UPDATE SET choice = excluded.choice, voted_at = excluded.voted_at',
+      ).run(pollId, userId, choice, this.clock.now());
+      return { previous: prev ? (String(prev.choice) as PollChoice) : null, choice, tally: this.tally(pollId) };
+    })();
+  }
+
+  getVote(pollId: number, userId: string): PollChoice | null {
+    const r = this.db.prepare('SELECT choice FROM votes WHERE poll_id = ? AND user_id = ?').get(pollId, userId) as Row | undefined;
+    return r ? (String(r.choice) as PollChoice) : null;
+  }
+
+  tally(pollId: number): Tally {
+    const rows = this.db.prepare('SELECT choice, COUNT(*) AS n FROM votes WHERE poll_id = ? GROUP BY choice').all(pollId) as Row[];
+    const t: Tally = { A: 0, B: 0, total: 0 };
+    for (const r of rows) {
+      const n = num(r.n);
+      if (r.choice === 'A') t.A = n;
+      else if (r.choice === 'B') t.B = n;
+      t.total += n;
+    }
+    return t;
+  }
+}
+
+export function openStore(options: OpenStoreOptions): Store {
+  return new Store(options);
+}

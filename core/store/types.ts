@@ -1,0 +1,111 @@
+/**
+ * Row types of the bot's SQLite store. Timestamps are milliseconds since the epoch taken from an injected clock.
+ */
+
+/** Time source passed into core code (core never reads the system clock itself). */
+export interface Clock {
+  now(): number;
+}
+
+/** A class is one (platform, team, channel) triple. Structurally compatible with commands' `Place`. */
+export interface PlaceKey {
+  platform: string;
+  teamId: string;
+  channelId: string;
+}
+
+export interface ClassRow extends PlaceKey {
+  id: number;
+  createdAt: number;
+}
+
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface RunParams {
+  lines: number;
+  epochs: number;
+  lr: number;
+  seed?: number;
+}
+
+export interface RunMetrics {
+  method: 'full' | 'lora';
+  evalLossBefore: number;
+  evalLossAfter: number;
+  perplexityBefore: number;
+  perplexityAfter: number;
+  optimizerSteps: number;
+  seconds: number;
+}
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+export interface RunRow {
+  id: number;
+  classId: number;
+  params: RunParams;
+  status: RunStatus;
+  metrics: RunMetrics | null;
+  lossCurve: LossPoint[] | null;
+  modelDir: string | null;
+  teacherId: string;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export type StoryModel = 'base' | 'finetuned';
+
+export interface StoryRow {
+  id: number;
+  classId: number;
+  runId: number | null;
+  model: StoryModel;
+  prompt: string;
+  text: string;
+  seed: number | null;
+  createdAt: number;
+}
+
+export type PollChoice = 'A' | 'B';
+export type PollStatus = 'open' | 'closed';
+
+export interface PollRow {
+  id: number;
+  classId: number;
+  runId: number;
+  prompt: string;
+  storyAId: number;
+  storyBId: number;
+  /** Which slot holds the fine-tuned story. Never shown before the reveal. */
+  finetunedChoice: PollChoice;
+  channelId: string | null;
+  messageId: string | null;
+  status: PollStatus;
+  createdBy: string;
+  createdAt: number;
+  closedAt: number | null;
+}
+
+export interface Tally {
+  A: number;
+  B: number;
+  total: number;
+}
+
+export interface VoteOutcome {
+  /** The user's choice before this vote, if any. */
+  previous: PollChoice | null;
+  choice: PollChoice;
+  tally: Tally;
+}
+
+export interface InterruptedRun {
+  run: RunRow; // now with status 'interrupted'
+  class: ClassRow;
+  previousStatus: 'queued' | 'running';
+}

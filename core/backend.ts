@@ -47,7 +47,15 @@ async function tryTensorflow(log: Log, libraryPath: string | undefined): Promise
   return { ok: false, reason: 'ni @tensorflow/tfjs-node-gpu ni @tensorflow/tfjs-node están instalados' };
 }
 
-async function tryWebgpu(): Promise<Attempt> {
+/** On Linux Dawn needs the Vulkan loader; without it, skip WebGPU quietly instead of letting Dawn print a warning. */
+function vulkanLoaderPresent(libraryPath: string | undefined): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(libraryPath ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+}
+
+async function tryWebgpu(libraryPath: string | undefined): Promise<Attempt> {
+  if (!vulkanLoaderPresent(libraryPath)) return { ok: false, reason: 'sin cargador Vulkan (libvulkan.so.1), necesario para WebGPU en Linux' };
   let webgpu: { create(flags: string[]): unknown; globals: Record<string, unknown> };
   try {
     webgpu = (await import('webgpu' as string)) as typeof webgpu;
@@ -115,7 +123,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     let attempt: Attempt;
     try {
       attempt = name === 'tensorflow' ? await tryTensorflow(log, options.libraryPath)
-        : name === 'webgpu' ? await tryWebgpu()
+        : name === 'webgpu' ? await tryWebgpu(options.libraryPath)
         : name === 'wasm' ? await tryWasm()
         : await tryCpu();
     } catch (e) {

@@ -29,8 +29,8 @@ export function makeEngine(settings: EngineSettings, json = false): QuijoteEngin
 }
 
 function textArg(c: CliContext, what: string): string {
-  const t = c.positionals.join(' ').trim() || c.flags.prompt;
-  if (!t) throw new QuijoteError('BAD_ARGUMENT', `Falta ${what}.`, { hint: 'Pásalo entre comillas, p. ej. quijote score "En un lugar de la Mancha".' });
+  const t = c.positionals.length ? c.positionals.join(' ') : c.flags.prompt; // never trimmed: spaces are tokens too
+  if (!t || !t.trim()) throw new QuijoteError('BAD_ARGUMENT', `Falta ${what}.`, { hint: 'Pásalo entre comillas, p. ej. quijote score "En un lugar de la Mancha".' });
   return t;
 }
 

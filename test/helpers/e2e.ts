@@ -1,0 +1,176 @@
+/**
+ * End-to-end rig: the REAL bot (bot/start.ts startBot → config, real engine from core/pipeline/engine.ts on the
+ * tiny golden GPT-2 and the real Quijote text, SQLite store in a temporary DATA_DIR, job queue, commands) wired to
+ * the real discord.js client / Bolt app, which talk to the loopback fakes. Only the platform URLs differ from
+ * production: the starters below are bot/start.ts's default ones plus the fake's REST / Web API address.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buttons, localizedCommands } from '../../commands/index.ts';
+import { formatNumber, formatPercent } from '../../commands/messages.ts';
+import { pollStories } from '../../commands/poll.ts';
+import { clip } from '../../commands/respond.ts';
+import type { Services } from '../../commands/types.ts';
+import { startDiscord } from '../../bot/discord/index.ts';
+import { startSlack } from '../../bot/slack/index.ts';
+import { startBot, type PlatformStarter, type RunningBot } from '../../bot/start.ts';
+import { findCorpusTraces } from '../../core/story/traces.ts';
+import type { PollRow, RunRow } from '../../core/store/types.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const MODEL_DIR = path.resolve(here, '../fixtures/gpt2-tiny-golden');
+export const SHARED_DIR = path.resolve(process.env.QUIJOTE_SHARED ?? '../shared');
+export const TEXT_FILE = path.join(SHARED_DIR, 'data', 'pg2000-don-quijote.txt');
+
+/** A skip reason when the real book is not available, else false. */
+export const missingBook: string | false = existsSync(TEXT_FILE)
+  ? false
+  : `needs the Gutenberg text at ${TEXT_FILE} (set QUIJOTE_SHARED to the folder holding data/pg2000-don-quijote.txt)`;
+
+export const TRAIN_LINES = 20;
+export const EPOCHS = 2;
+export const LR = 0.005; // large enough that 20 lines visibly move the tiny random model's eval loss
+export const MAX_NEW_TOKENS = 40;
+/** A generous limit for anything that waits on training or generation (the whole scenario takes seconds). */
+export const ML_TIMEOUT_MS = 45_000;
+
+/** The environment of a classroom bot on the tiny model: small, fast and deterministic apart from the poll order. */
+export function e2eEnv(dataDir: string, platformEnv: Record<string, string>): Record<string, string> {
+  return {
+    ...platformEnv,
+    DATA_DIR: dataDir,
+    QUIJOTE_MODEL: MODEL_DIR,
+    QUIJOTE_TEXT: TEXT_FILE,
+    QUIJOTE_BACKEND: 'wasm',
+    QUIJOTE_SHARED: SHARED_DIR,
+    HF_HUB_OFFLINE: '1',
+    LOCALE: 'es',
+    EPOCHS: String(EPOCHS),
+    LR: String(LR),
+    GRAD_ACCUM: '1',
+    TRAIN_BS: '2',
+    EVAL_LINES: '100',
+    MAX_NEW_TOKENS: String(MAX_NEW_TOKENS),
+    SEED: '42',
+    PROGRESS_INTERVAL_MS: '1', // every optimizer step edits the progress message
+  };
+}
+
+export function tmpDataDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'quijote-e2e-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** bot/start.ts's Discord starter, pointed at a fake Discord's REST API. */
+export function discordStarter(api: string): PlatformStarter {
+  return async ({ config, services, log }) => {
+    const d = config.discord;
+    return (await startDiscord({
+      config: { token: d.token ?? '', appId: d.appId ?? '', guildId: d.guildId ?? undefined, teacherRole: d.teacherRole, locale: config.locale },
+      commands: localizedCommands(config.locale),
+      buttons,
+      services,
+      rest: { api },
+      log,
+    })) as unknown as Awaited<ReturnType<PlatformStarter>>;
+  };
+}
+
+/** bot/start.ts's Slack starter, pointed at a fake Slack's Web API (Socket Mode URL included). */
+export function slackStarter(apiUrl: string): PlatformStarter {
+  return async ({ config, services, log }) => {
+    const s = config.slack;
+    return (await startSlack({
+      config: {
+        botToken: s.botToken ?? '', appToken: s.appToken ?? undefined, signingSecret: s.signingSecret ?? undefined, mode: s.mode,
+        port: s.port, teachers: [...s.teachers], teacherGroup: s.teacherGroup ?? undefined, locale: config.locale,
+      },
+      commands: localizedCommands(config.locale),
+      buttons,
+      services,
+      slackApiUrl: apiUrl,
+      log,
+    })) as unknown as Awaited<ReturnType<PlatformStarter>>;
+  };
+}
+
+export interface StartedBot {
+  bot: RunningBot;
+  /** Everything the bot wrote to its console. */
+  logs: string[];
+}
+
+/** startBot with the given env and platform starters; fails the test (with the console output) unless it starts. */
+export async function startE2EBot(env: Record<string, string>, platforms: Parameters<typeof startBot>[0]['platforms']): Promise<StartedBot> {
+  const logs: string[] = [];
+  const res = await startBot({ env, write: (l) => logs.push(l), platforms });
+  assert.equal(res.code, 0, `the bot did not start:\n${logs.join('\n')}`);
+  return { bot: res.bot!, logs };
+}
+
+/** The class's only finished run, as the store has it. */
+export function doneRun(services: Services, place: { platform: 'discord' | 'slack'; teamId: string; channelId: string }): RunRow {
+  const cls = services.store.findClass(place);
+  assert.ok(cls, 'the class exists in the store');
+  const run = services.store.latestDoneRun(cls.id);
+  assert.ok(run?.metrics, 'a finished run with metrics');
+  return run;
+}
+
+/** The lines of the "results" announcement that carry numbers, rebuilt from the run the store recorded. */
+export function metricLines(run: RunRow): { loss: string; ppl: string } {
+  const m = run.metrics!;
+  const f3 = (n: number) => formatNumber('es', n, 3);
+  const f2 = (n: number) => formatNumber('es', n, 2);
+  return {
+    loss: `Pérdida de evaluación: ${f3(m.evalLossBefore)} → ${f3(m.evalLossAfter)}`,
+    ppl: `Perplejidad: ${f2(m.perplexityBefore)} → ${f2(m.perplexityAfter)}`,
+  };
+}
+
+export interface RevealFacts {
+  poll: PollRow;
+  finetunedChoice: 'A' | 'B';
+  tally: { A: number; B: number; total: number };
+  /** "La historia afinada se llevó N % de los votos." */
+  share: string;
+  /** The corpus-trace sentence /reveal must contain: the copied sequences, or the "none found" line. */
+  tracesLine: string;
+  ngrams: string[];
+}
+
+/** What /reveal must say about a poll, computed independently from the stored stories and the training lines. */
+export async function revealFacts(services: Services, pollId: number): Promise<RevealFacts> {
+  const poll = services.store.getPoll(pollId);
+  assert.ok(poll, `poll ${pollId} is stored`);
+  const tally = services.store.tally(pollId);
+  const { a, b } = pollStories(services, poll);
+  const tuned = poll.finetunedChoice === 'A' ? a : b;
+  assert.equal(tuned.model, 'finetuned');
+  assert.equal((poll.finetunedChoice === 'A' ? b : a).model, 'base');
+  const run = services.store.getRun(poll.runId);
+  const lines = await services.engine.trainingLines(run!.params.lines);
+  const traces = findCorpusTraces(tuned.text, lines);
+  const ngrams = traces.ngrams.slice(0, 12).map((g) => `«${clip(g, 80)}»`);
+  return {
+    poll,
+    finetunedChoice: poll.finetunedChoice,
+    tally: { A: tally.A, B: tally.B, total: tally.total },
+    share: `La historia afinada se llevó ${formatPercent('es', tally[poll.finetunedChoice] / tally.total)} de los votos.`,
+    tracesLine:
+      ngrams.length > 0
+        ? `Secuencias copiadas de las líneas de entrenamiento: ${ngrams.join(', ')}`
+        : 'No aparece ninguna secuencia de 3 o más palabras copiada de las líneas de entrenamiento.',
+    ngrams,
+  };
+}
+
+/** PNG signature + IHDR width/height of an uploaded image. */
+export function pngSize(data: Buffer): { width: number; height: number } {
+  assert.deepEqual([...data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  assert.equal(data.subarray(12, 16).toString('ascii'), 'IHDR');
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}

@@ -1,0 +1,306 @@
+/**
+ * End to end on Discord: the real bot (startBot: config, real ML engine on the tiny golden GPT-2 and the real
+ * Quijote, SQLite store, job queue, commands) through the real discord.js client against the fake Discord.
+ * A teacher trains on 20 lines, a student asks for a story, two students vote (one changes), the teacher reveals;
+ * then the bot restarts on the same DATA_DIR and everything is still there.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { commands } from '../commands/index.ts';
+import { formatDate, formatNumber, formatPercent } from '../commands/messages.ts';
+import { pollStories } from '../commands/poll.ts';
+import { clip, joinStory } from '../commands/respond.ts';
+import { deployCommands } from '../bot/discord/index.ts';
+import type { RunningBot } from '../bot/start.ts';
+import { openStore } from '../core/store/store.ts';
+import type { RunRow } from '../core/store/types.ts';
+import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
+import {
+  discordStarter, doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  tmpDataDir, TRAIN_LINES,
+} from './helpers/e2e.ts';
+
+const TEACHER_ROLE = 'Profesor';
+const PROMPT = 'En un lugar de la Mancha';
+const DEFAULT_PROMPT = 'Escribe cinco oraciones sobre un colegio de monjas quijotescas.';
+
+describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, restart', { skip: missingBook, timeout: 120_000 }, () => {
+  let fake: FakeDiscord;
+  let data: ReturnType<typeof tmpDataDir>;
+  let env: Record<string, string>;
+  let bot: RunningBot | undefined;
+  let logs: string[] = [];
+  let teacher: Actor;
+  let luis: Actor;
+  let marta: Actor;
+  let place: { platform: 'discord'; teamId: string; channelId: string };
+  let run: RunRow;
+  let storyPoll: FakeMessage;
+  let autoPoll: FakeMessage;
+
+  const channelPosts = () => fake.requestsTo('POST', new RegExp(`^/channels/${fake.channelId}/messages$`));
+  const channelEdits = (id: string) => fake.requestsTo('PATCH', new RegExp(`^/channels/${fake.channelId}/messages/${id}$`));
+  const tokenRequests = (it: FakeInteraction) => fake.requests.filter((r) => r.path.includes(it.token));
+  const pollMessage = (pollId: number) => fake.messages().find((m) => buttonsOf(m).some((b) => b.custom_id === `vote:${pollId}:A`));
+  const waitML = <T>(what: string, fn: () => T | undefined | null | false) => fake.waitFor(fn, { what, timeoutMs: ML_TIMEOUT_MS });
+
+  async function click(message: FakeMessage, customId: string, as: Actor): Promise<FakeInteraction> {
+    const it = fake.click(message, customId, as);
+    await fake.waitFor(() => it.followups[0], { what: `the answer to ${customId}` });
+    return it;
+  }
+
+  before(async () => {
+    fake = await FakeDiscord.start({ roles: [{ name: TEACHER_ROLE }, { name: 'Alumnado' }] });
+    data = tmpDataDir();
+    env = e2eEnv(data.dir, { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE });
+    teacher = { user: fake.user('profe'), roles: [TEACHER_ROLE], nick: 'Profe Ana' };
+    luis = { user: fake.user('luis'), roles: ['Alumnado'] };
+    marta = { user: fake.user('marta'), roles: ['Alumnado'] };
+    place = { platform: 'discord', teamId: fake.guildId, channelId: fake.channelId };
+    // What `npm run deploy-commands` does before a class: the real command list, registered in the server.
+    await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
+    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+  });
+
+  after(async () => {
+    await bot?.stop();
+    await fake?.close();
+    data?.remove();
+  });
+
+  test('the bot logs in and announces itself ready with the real engine', () => {
+    assert.ok(fake.gateway.connected);
+    assert.ok(logs.some((l) => /quijote-bot en marcha en discord/.test(l) && l.includes('wasm') && l.includes('gpt2-tiny-golden')), logs.join('\n'));
+    assert.deepEqual(fake.commands(fake.guildId).map((c) => c.name), commands.map((c) => c.name));
+  });
+
+  test('/train lines:20 (teacher): ephemeral ack, progress edits, metrics + loss curve PNG, then the automatic poll', async () => {
+    const it = fake.slash('train', { lines: TRAIN_LINES }, teacher);
+    const accepted = await fake.waitFor(() => it.original?.content.startsWith('Entrenamiento #1 aceptado') && it.original, { what: '/train accepted' });
+    assert.deepEqual(it.callbacks.map((c) => [c.type, c.data?.flags]), [[5, 64]]); // deferred, ephemeral
+    assert.equal(accepted.ephemeral, true);
+    assert.match(accepted.content, /^Entrenamiento #1 aceptado: 20 líneas, 2 épocas, tasa 0,005\. .*Sigue el progreso en el canal\.$/s);
+
+    const announced = await waitML('the training results', () => fake.messages().find((m) => m.content.includes('¡Modelo de la clase afinado')));
+    autoPoll = await waitML('the automatic poll', () => pollMessage(1));
+    run = doneRun(bot!.services, place);
+    const m = run.metrics!;
+    assert.equal(run.status, 'done');
+    assert.deepEqual(run.params, { lines: TRAIN_LINES, epochs: EPOCHS, lr: 0.005, seed: 42 });
+    assert.equal(run.teacherId, teacher.user!.id);
+    assert.ok(m.evalLossAfter < m.evalLossBefore, `eval loss ${m.evalLossBefore} → ${m.evalLossAfter} should drop`);
+    assert.ok(Math.abs(m.perplexityBefore - Math.exp(m.evalLossBefore)) < 1e-6 * m.perplexityBefore);
+    assert.ok(m.optimizerSteps > 1);
+    assert.equal(run.lossCurve!.length, m.optimizerSteps);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'training_summary.json']) {
+      assert.ok(existsSync(path.join(run.modelDir!, f)), `${f} saved in ${run.modelDir}`);
+    }
+    const summary = JSON.parse(readFileSync(path.join(run.modelDir!, 'training_summary.json'), 'utf8'));
+    assert.equal(summary.data.lines, TRAIN_LINES);
+    assert.equal(summary.data.first_line, 'Capítulo primero. Que trata de la condición y ejercicio del famoso hidalgo');
+
+    // One channel message for the progress: "waiting", then one edit per optimizer step, then "finished".
+    const progress = fake.messages().find((x) => x.content.startsWith('✅ Entrenamiento #1'))!;
+    assert.ok(progress, 'the progress message ends as "finished"');
+    assert.equal(progress.interactionId, undefined); // a channel message, not tied to the 15-minute interaction token
+    assert.equal(channelPosts()[0]!.body.content, '⏳ Entrenamiento #1 (20 líneas): esperando turno…');
+    const edits = channelEdits(progress.id).map((r) => r.body.content as string);
+    const steps = edits
+      .map((c) => /^🏋️ Entrenamiento #1 \(20 líneas\)\n`[█░]{20}` \d+\s%\nPaso (\d+)\/(\d+) · época [\d,]+ · pérdida [\d,—]+ · [\d.]+ tokens\/s · quedan /.exec(c))
+      .filter((x) => x !== null)
+      .map((x) => [Number(x[1]), Number(x[2])]);
+    assert.ok(steps.length >= 2, `progress edits seen: ${JSON.stringify(edits)}`);
+    assert.ok(steps.every(([, total]) => total === m.optimizerSteps));
+    assert.ok(steps.every(([s], i) => i === 0 || s >= steps[i - 1]![0]!), 'steps never go back');
+    assert.ok(steps.at(-1)![0]! > 0 && steps.at(-1)![0]! <= m.optimizerSteps);
+    assert.match(edits.at(-1)!, new RegExp(`^✅ Entrenamiento #1 \\(20 líneas\\) terminado: ${m.optimizerSteps} pasos en \\d+:\\d\\d\\.$`));
+
+    // The results: a channel message that mentions the teacher, with the metrics the store recorded and a PNG.
+    const lines = metricLines(run);
+    const post = channelPosts().find((r) => r.files.length > 0)!;
+    assert.equal(post.auth, `Bot ${fake.token}`);
+    assert.equal(
+      post.body.content,
+      `<@${teacher.user!.id}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.`,
+    );
+    assert.deepEqual(post.body.allowed_mentions, { parse: [], users: [teacher.user!.id] });
+    assert.equal(post.files.length, 1);
+    const png = post.files[0]!;
+    assert.equal(png.filename, 'curva-perdida-1.png');
+    assert.equal(png.contentType, 'image/png');
+    const size = pngSize(png.data);
+    assert.ok(size.width >= 200 && size.height >= 100, `a real chart, got ${size.width}×${size.height}`);
+    const curve = run.lossCurve!;
+    assert.equal(
+      announced.attachments[0]!.description,
+      `Curva de pérdida del entrenamiento #1: de ${formatNumber('es', curve[0]!.loss, 3)} a ${formatNumber('es', curve.at(-1)!.loss, 3)}`,
+    );
+
+    // The automatic blind poll on the default prompt.
+    assert.ok(autoPoll.content.startsWith(`🗳️ **Votación a ciegas #1**: ¿qué historia suena más al Quijote?\nComienzo: «${DEFAULT_PROMPT}»`));
+    assert.ok(autoPoll.content.endsWith('Votos: Historia A 0 · Historia B 0'));
+    assert.deepEqual(buttonsOf(autoPoll).map((b) => [b.custom_id, b.label, b.style]), [
+      ['vote:1:A', 'Historia A', 1], ['vote:1:B', 'Historia B', 1], ['reveal:1', 'Revelar', 2],
+    ]);
+  });
+
+  test('/story (student): deferred publicly, "writing…", then a blind poll with the two real stories', async () => {
+    const ana: Actor = { user: fake.user('ana'), roles: ['Alumnado'] };
+    const it = fake.slash('story', { prompt: PROMPT }, ana);
+    await waitML('/story done', () => it.original?.content === 'Votación #2 publicada. ¡A votar!');
+    assert.deepEqual(it.callbacks.map((c) => [c.type, c.data?.flags ?? 0]), [[5, 0]]);
+    const edits = tokenRequests(it).filter((r) => r.method === 'PATCH').map((r) => r.body.content as string);
+    assert.match(edits[0]!, new RegExp(`^✍️ Escribiendo dos historias que empiezan por «${PROMPT}»… `));
+    assert.equal(edits.at(-1), 'Votación #2 publicada. ¡A votar!');
+
+    storyPoll = pollMessage(2)!;
+    assert.ok(storyPoll);
+    const s = bot!.services;
+    const poll = s.store.getPoll(2)!;
+    assert.equal(poll.prompt, PROMPT);
+    assert.equal(poll.messageId, storyPoll.id);
+    assert.equal(poll.createdBy, ana.user!.id);
+    const { a, b } = pollStories(s, poll);
+    assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
+    assert.equal(a.seed, b.seed);
+    const show = (text: string) => clip(joinStory(PROMPT, text), 800);
+    assert.equal(
+      storyPoll.content,
+      [
+        `🗳️ **Votación a ciegas #2**: ¿qué historia suena más al Quijote?\nComienzo: «${PROMPT}»`,
+        `**Historia A**\n${show(a.text)}`,
+        `**Historia B**\n${show(b.text)}`,
+        'Votos: Historia A 0 · Historia B 0',
+      ].join('\n\n'),
+    );
+    assert.doesNotMatch(storyPoll.content, /afinad|base/i); // blind
+    assert.deepEqual(buttonsOf(storyPoll).map((x) => [x.custom_id, x.label]), [['vote:2:A', 'Historia A'], ['vote:2:B', 'Historia B'], ['reveal:2', 'Revelar']]);
+
+    // The stories are the engine's genuine output: the same seed regenerates them, and the tuned model differs.
+    const base = poll.finetunedChoice === 'A' ? b : a;
+    const tuned = poll.finetunedChoice === 'A' ? a : b;
+    assert.equal((await s.engine.story(PROMPT, null, { seed: base.seed! })).text, base.text);
+    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tuned.seed! })).text, tuned.text);
+    assert.notEqual(base.text, tuned.text);
+  });
+
+  test('two students vote, one changes once: the poll message shows the live count after each click', async () => {
+    const expectCount = (it: FakeInteraction, a: number, b: number) => {
+      const update = it.callbacks[0]!;
+      assert.equal(update.type, 7); // the click updates the poll message itself
+      assert.ok(update.data.content.endsWith(`Votos: Historia A ${a} · Historia B ${b}`), update.data.content);
+      assert.equal(buttonsOf({ components: update.data.components } as FakeMessage).length, 3);
+      assert.ok(fake.message(storyPoll.id).content.endsWith(`Votos: Historia A ${a} · Historia B ${b}`));
+    };
+    const first = await click(storyPoll, 'vote:2:A', luis);
+    expectCount(first, 1, 0);
+    assert.equal(first.followups[0]!.ephemeral, true);
+    assert.equal(first.followups[0]!.content, 'Tu voto: Historia A. Puedes cambiarlo pulsando la otra.');
+
+    const second = await click(storyPoll, 'vote:2:B', marta);
+    expectCount(second, 1, 1);
+    assert.equal(second.followups[0]!.content, 'Tu voto: Historia B. Puedes cambiarlo pulsando la otra.');
+
+    const changed = await click(storyPoll, 'vote:2:B', luis);
+    expectCount(changed, 0, 2);
+    assert.equal(changed.followups[0]!.ephemeral, true);
+    assert.equal(changed.followups[0]!.content, 'Voto cambiado: Historia A → Historia B.');
+    assert.deepEqual(bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
+  });
+
+  test('/reveal: students are refused; the teacher gets which story was tuned, the tally and the corpus traces', async () => {
+    const refused = fake.slash('reveal', {}, luis);
+    await fake.waitFor(() => refused.original, { what: 'student /reveal refused' });
+    assert.equal(refused.original!.ephemeral, true);
+    assert.match(refused.original!.content, /Solo el profesorado/);
+    assert.equal(bot!.services.store.getPoll(2)!.status, 'open');
+
+    const facts = await revealFacts(bot!.services, 2);
+    const it = fake.slash('reveal', {}, teacher);
+    const msg = await waitML('/reveal answer', () => it.original?.content.startsWith('🔍') && it.original);
+    assert.deepEqual(it.callbacks.map((c) => [c.type, c.data?.flags ?? 0]), [[5, 0]]); // public
+    assert.equal(msg.ephemeral, false);
+    const [head, traces, ngrams] = msg.content.split('\n\n');
+    assert.equal(
+      head,
+      `🔍 **Votación #2 revelada**\nLa historia del modelo de la clase (afinado) era la **Historia ${facts.finetunedChoice}**; ` +
+        `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`,
+    );
+    assert.match(traces!, /^Rastros del Quijote en la historia afinada \(en negrita, \d+\s% del texto\):\n_En un lugar de la Mancha_ /);
+    assert.equal(ngrams, facts.tracesLine);
+
+    // The poll message is closed in place: final count, "closed", no buttons; edited with the bot token.
+    const closed = fake.message(storyPoll.id);
+    assert.ok(closed.content.endsWith('Votos: Historia A 0 · Historia B 2\n\n🔒 Votación cerrada.'), closed.content);
+    assert.deepEqual(closed.components, []);
+    assert.equal(channelEdits(storyPoll.id).at(-1)!.auth, `Bot ${fake.token}`);
+    assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
+    assert.equal(bot!.services.store.getPoll(1)!.status, 'open');
+  });
+
+  test('restart on the same DATA_DIR: model, polls and votes survive; a run left running is reported interrupted', async () => {
+    const eva: Actor = { user: fake.user('eva'), roles: ['Alumnado'] };
+    await click(autoPoll, 'vote:1:A', eva);
+    const revealed = await revealFacts(bot!.services, 2);
+    await bot!.stop();
+    bot = undefined;
+    await fake.waitFor(() => !fake.gateway.connected, { what: 'the old client disconnected' });
+
+    // As if a process had been killed mid-training: a run still marked 'running' in this class.
+    const store = openStore({ dataDir: data.dir, clock: { now: () => Date.now() } });
+    const cls = store.findClass(place)!;
+    const stale = store.createRun({ classId: cls.id, params: { lines: 300, epochs: 1, lr: 1e-4 }, teacherId: teacher.user!.id });
+    store.markRunRunning(stale.id);
+    store.close();
+
+    const postsBefore = channelPosts().length;
+    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    assert.deepEqual(bot.interrupted.map((r) => [r.run.id, r.previousStatus, r.run.status]), [[stale.id, 'running', 'interrupted']]);
+    assert.ok(logs.some((l) => l.includes(`El entrenamiento #${stale.id} de`) && l.includes('estaba en marcha')), logs.join('\n'));
+    const notice = await fake.waitFor(() => channelPosts().slice(postsBefore)[0], { what: 'the interrupted notice' });
+    assert.equal(notice.auth, `Bot ${fake.token}`);
+    assert.equal(notice.body.content, `⚠️ El entrenamiento #${stale.id} (300 líneas) se interrumpió al reiniciar el bot; vuelve a lanzar /train.`);
+    assert.equal(bot.services.store.getRun(stale.id)!.status, 'interrupted');
+
+    // /status: the class model from before the restart, nothing running.
+    const st = fake.slash('status', {}, luis);
+    const status = await fake.waitFor(() => st.original, { what: '/status' });
+    assert.equal(status.ephemeral, true);
+    const m = run.metrics!;
+    assert.equal(
+      status.content.split('\n').slice(0, 3).join('\n'),
+      '📋 Trabajos esperando: 0.\nAhora mismo no hay nada en marcha.\n' +
+        `Modelo de la clase: afinado con 20 líneas (2 épocas) el ${formatDate(run.finishedAt!)}; ` +
+        `perplejidad ${formatNumber('es', m.perplexityBefore, 2)} → ${formatNumber('es', m.perplexityAfter, 2)}.`,
+    );
+
+    // /results: the open automatic poll with its vote, the revealed one with its tally.
+    const rs = fake.slash('results', {}, luis);
+    const results = await fake.waitFor(() => rs.original, { what: '/results' });
+    const tuned = revealed.tally[revealed.finetunedChoice];
+    const share = formatPercent('es', tuned / 2);
+    assert.equal(
+      results.content,
+      [
+        '📊 **Resultados de la clase**',
+        `• #1 «${clip(DEFAULT_PROMPT, 60)}»: abierta, 1 votos (se sabrá al revelar)`,
+        `• #2 «${PROMPT}»: la afinada recibió ${tuned} de 2 votos (${share})`,
+        `En total, la historia afinada se llevó ${share} de los votos (${tuned} de 2) en 1 votaciones reveladas.`,
+      ].join('\n'),
+    );
+
+    // The old poll still takes votes (its message handle comes back with the click) and can be revealed.
+    const late = await click(fake.message(autoPoll.id), 'vote:1:B', marta);
+    assert.equal(late.callbacks[0]!.type, 7);
+    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 1 · Historia B 1'));
+    const rv = fake.slash('reveal', {}, teacher);
+    const rmsg = await waitML('/reveal of poll #1', () => rv.original?.content.startsWith('🔍') && rv.original);
+    assert.ok(rmsg.content.startsWith('🔍 **Votación #1 revelada**\n'), rmsg.content);
+    assert.ok(rmsg.content.includes(`Votos: Historia A 1 · Historia B 1. La historia afinada se llevó ${formatPercent('es', 0.5)} de los votos.`), rmsg.content);
+    assert.ok(fake.message(autoPoll.id).content.endsWith('🔒 Votación cerrada.'));
+    assert.deepEqual(fake.message(autoPoll.id).components, []);
+  });
+});

@@ -21,6 +21,8 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
   }
   if (clicked) s.pollMessages.remember(poll.id, clicked);
   if (poll.status !== 'open' || !s.store.closePoll(poll.id)) {
+    // e.g. revealed after a restart, when this message was out of reach: close it now
+    if (clicked) await refreshPollMessage(s, poll.id, clicked).catch((e: unknown) => s.logger.warn(`reveal: could not close poll #${poll.id}: ${String(e)}`));
     await ctx.reply({ text: t('vote.closed'), ephemeral: true });
     return;
   }

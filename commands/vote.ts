@@ -16,25 +16,25 @@ export const vote: ButtonHandler = {
       return;
     }
     s.pollMessages.remember(poll.id, ctx.message);
-    if (poll.status !== 'open') {
+    const refresh = () =>
+      refreshPollMessage(s, poll.id, ctx.message).catch((e: unknown) =>
+        s.logger.warn(`vote: could not update poll #${poll.id}: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    // A poll closed while its message was out of reach (e.g. /reveal after a restart) still shows its buttons:
+    // the click closes the message too.
+    const refuseClosed = async () => {
+      await refresh();
       await ctx.reply({ text: s.t('vote.closed'), ephemeral: true });
-      return;
-    }
+    };
+    if (poll.status !== 'open') return refuseClosed();
     let outcome;
     try {
       outcome = s.store.castVote(poll.id, ctx.user.id, choice);
     } catch (e) {
-      if (isQuijoteError(e, 'FORBIDDEN')) {
-        await ctx.reply({ text: s.t('vote.closed'), ephemeral: true });
-        return;
-      }
+      if (isQuijoteError(e, 'FORBIDDEN')) return refuseClosed();
       throw e;
     }
-    try {
-      await refreshPollMessage(s, poll.id, ctx.message);
-    } catch (e) {
-      s.logger.warn(`vote: could not update poll #${poll.id}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    await refresh();
     const text =
       outcome.previous === null
         ? s.t('vote.recorded', { choice })

@@ -48,7 +48,8 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
   async function click(message: FakeMessage, customId: string, as: Actor): Promise<FakeInteraction> {
     const it = fake.click(message, customId, as);
-    await fake.waitFor(() => it.followups[0], { what: `the answer to ${customId}` });
+    // The clicker's own answer: a follow-up after the poll update (type 7), or the first response itself (type 4).
+    await fake.waitFor(() => it.followups[0] ?? (it.callbacks[0]?.type === 4 && it.original), { what: `the answer to ${customId}` });
     return it;
   }
 
@@ -223,14 +224,11 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const msg = await waitML('/reveal answer', () => it.original?.content.startsWith('🔍') && it.original);
     assert.deepEqual(it.callbacks.map((c) => [c.type, c.data?.flags ?? 0]), [[5, 0]]); // public
     assert.equal(msg.ephemeral, false);
-    const [head, traces, ngrams] = msg.content.split('\n\n');
-    assert.equal(
-      head,
+    const head =
       `🔍 **Votación #2 revelada**\nLa historia del modelo de la clase (afinado) era la **Historia ${facts.finetunedChoice}**; ` +
-        `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`,
-    );
-    assert.match(traces!, /^Rastros del Quijote en la historia afinada \(en negrita, \d+\s% del texto\):\n_En un lugar de la Mancha_ /);
-    assert.equal(ngrams, facts.tracesLine);
+      `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`;
+    const traces = `Rastros del Quijote en la historia afinada (en negrita, ${facts.coverage} del texto):\n_${PROMPT}_ ${facts.highlighted}`;
+    assert.equal(msg.content, [head, traces, facts.tracesLine].join('\n\n'));
 
     // The poll message is closed in place: final count, "closed", no buttons; edited with the bot token.
     const closed = fake.message(storyPoll.id);
@@ -242,9 +240,15 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
   });
 
   test('restart on the same DATA_DIR: model, polls and votes survive; a run left running is reported interrupted', async () => {
+    // Before the restart: a vote on the automatic poll and one more poll nobody has touched yet.
     const eva: Actor = { user: fake.user('eva'), roles: ['Alumnado'] };
     await click(autoPoll, 'vote:1:A', eva);
+    const st3 = fake.slash('story', { prompt: 'Érase una vez un hidalgo' }, luis);
+    await waitML('poll #3', () => st3.original?.content === 'Votación #3 publicada. ¡A votar!');
+    const thirdPoll = pollMessage(3)!;
     const revealed = await revealFacts(bot!.services, 2);
+    const poll2 = pollStories(bot!.services, bot!.services.store.getPoll(2)!);
+    const tunedBefore = poll2.a.model === 'finetuned' ? poll2.a : poll2.b;
     await bot!.stop();
     bot = undefined;
     await fake.waitFor(() => !fake.gateway.connected, { what: 'the old client disconnected' });
@@ -258,12 +262,13 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
     const postsBefore = channelPosts().length;
     ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    const s = bot.services;
     assert.deepEqual(bot.interrupted.map((r) => [r.run.id, r.previousStatus, r.run.status]), [[stale.id, 'running', 'interrupted']]);
     assert.ok(logs.some((l) => l.includes(`El entrenamiento #${stale.id} de`) && l.includes('estaba en marcha')), logs.join('\n'));
     const notice = await fake.waitFor(() => channelPosts().slice(postsBefore)[0], { what: 'the interrupted notice' });
     assert.equal(notice.auth, `Bot ${fake.token}`);
     assert.equal(notice.body.content, `⚠️ El entrenamiento #${stale.id} (300 líneas) se interrumpió al reiniciar el bot; vuelve a lanzar /train.`);
-    assert.equal(bot.services.store.getRun(stale.id)!.status, 'interrupted');
+    assert.equal(s.store.getRun(stale.id)!.status, 'interrupted');
 
     // /status: the class model from before the restart, nothing running.
     const st = fake.slash('status', {}, luis);
@@ -277,7 +282,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
         `perplejidad ${formatNumber('es', m.perplexityBefore, 2)} → ${formatNumber('es', m.perplexityAfter, 2)}.`,
     );
 
-    // /results: the open automatic poll with its vote, the revealed one with its tally.
+    // /results: the open polls with their vote counts, the revealed one with its tally.
     const rs = fake.slash('results', {}, luis);
     const results = await fake.waitFor(() => rs.original, { what: '/results' });
     const tuned = revealed.tally[revealed.finetunedChoice];
@@ -288,19 +293,39 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
         '📊 **Resultados de la clase**',
         `• #1 «${clip(DEFAULT_PROMPT, 60)}»: abierta, 1 votos (se sabrá al revelar)`,
         `• #2 «${PROMPT}»: la afinada recibió ${tuned} de 2 votos (${share})`,
+        '• #3 «Érase una vez un hidalgo»: abierta, 0 votos (se sabrá al revelar)',
         `En total, la historia afinada se llevó ${share} de los votos (${tuned} de 2) en 1 votaciones reveladas.`,
       ].join('\n'),
     );
 
-    // The old poll still takes votes (its message handle comes back with the click) and can be revealed.
-    const late = await click(fake.message(autoPoll.id), 'vote:1:B', marta);
-    assert.equal(late.callbacks[0]!.type, 7);
-    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 1 · Historia B 1'));
-    const rv = fake.slash('reveal', {}, teacher);
-    const rmsg = await waitML('/reveal of poll #1', () => rv.original?.content.startsWith('🔍') && rv.original);
-    assert.ok(rmsg.content.startsWith('🔍 **Votación #1 revelada**\n'), rmsg.content);
-    assert.ok(rmsg.content.includes(`Votos: Historia A 1 · Historia B 1. La historia afinada se llevó ${formatPercent('es', 0.5)} de los votos.`), rmsg.content);
+    // The vote Eva cast before the restart is remembered: she changes it, and the message shows the new count.
+    const changed = await click(fake.message(autoPoll.id), 'vote:1:B', eva);
+    assert.equal(changed.callbacks[0]!.type, 7);
+    assert.equal(changed.followups[0]!.content, 'Voto cambiado: Historia A → Historia B.');
+    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 1'));
+
+    // /reveal takes the newest open poll (#3). Nobody clicked it since the restart, so its message is closed at the
+    // next click on it, which is refused politely.
+    const rv3 = fake.slash('reveal', {}, teacher);
+    const r3 = await waitML('/reveal of poll #3', () => rv3.original?.content.startsWith('🔍') && rv3.original);
+    assert.ok(r3.content.startsWith('🔍 **Votación #3 revelada**\n'), r3.content);
+    assert.ok(r3.content.includes('Votos: Historia A 0 · Historia B 0. Nadie votó en esta votación.'), r3.content);
+    const late = await click(fake.message(thirdPoll.id), 'vote:3:A', marta);
+    assert.equal((late.followups[0] ?? late.original)!.content, 'Esta votación ya está cerrada; gracias por participar.');
+    assert.ok(fake.message(thirdPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 0\n\n🔒 Votación cerrada.'), `poll #3 closed by the click: ${fake.message(thirdPoll.id).content}`);
+    assert.deepEqual(fake.message(thirdPoll.id).components, []);
+    assert.deepEqual(s.store.tally(3), { A: 0, B: 0, total: 0 });
+
+    // /reveal again: the automatic poll, closed in place through the handle Eva's click brought back.
+    const rv1 = fake.slash('reveal', {}, teacher);
+    const r1 = await waitML('/reveal of poll #1', () => rv1.original?.content.startsWith('🔍') && rv1.original);
+    assert.ok(r1.content.startsWith('🔍 **Votación #1 revelada**\n'), r1.content);
+    const f1 = s.store.getPoll(1)!.finetunedChoice;
+    assert.ok(r1.content.includes(`Votos: Historia A 0 · Historia B 1. La historia afinada se llevó ${formatPercent('es', f1 === 'B' ? 1 : 0)} de los votos.`), r1.content);
     assert.ok(fake.message(autoPoll.id).content.endsWith('🔒 Votación cerrada.'));
     assert.deepEqual(fake.message(autoPoll.id).components, []);
+
+    // The new process's engine reloads the fine-tuned folder from disk and writes exactly what the old one wrote.
+    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tunedBefore.seed! })).text, tunedBefore.text);
   });
 });

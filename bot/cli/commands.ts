@@ -109,17 +109,24 @@ const train: Command = async (c) => {
   return 0;
 };
 
-function baseOf(tunedDir: string, config: AppConfig, flags: Flags): string {
-  if (flags.base) return flags.base;
+/** What a fine-tuned folder's training_summary.json says about its base model and text (when it exists). */
+function trainedFrom(tunedDir: string): { base_model?: string; text?: string } {
   try {
-    const s = JSON.parse(readFileSync(join(tunedDir, 'training_summary.json'), 'utf8')) as { base_model?: string };
-    if (s.base_model) return s.base_model;
-  } catch { /* no summary: fall back to the configured base model */ }
-  return config.model;
+    return JSON.parse(readFileSync(join(tunedDir, 'training_summary.json'), 'utf8')) as { base_model?: string; text?: string };
+  } catch {
+    return {}; // no summary: fall back to the configuration
+  }
 }
 
 export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine) {
-  const settings = { ...settingsFrom(c.config, c.flags), model: baseOf(tunedDir, c.config, c.flags) };
+  const from = trainedFrom(tunedDir);
+  const s0 = settingsFrom(c.config, c.flags);
+  // Same base model and same evaluation text as the training, unless the flags say otherwise.
+  const settings: EngineSettings = {
+    ...s0,
+    model: c.flags.base ?? from.base_model ?? c.config.model,
+    text: { ...s0.text, file: c.flags.text ?? c.config.text.file ?? (from.text && existsSync(from.text) ? from.text : null) },
+  };
   const e = engine ?? makeEngine(settings, c.flags.json);
   const seed = intFlag(c.flags, 'seed', settings.ml.seed);
   const [before, after] = [await e.story(prompt, null, { seed }), await e.story(prompt, tunedDir, { seed })];

@@ -140,6 +140,9 @@ export interface RevealFacts {
   /** The corpus-trace sentence /reveal must contain: the copied sequences, or the "none found" line. */
   tracesLine: string;
   ngrams: string[];
+  /** The fine-tuned story with its traces in bold, and the share of its words inside them. */
+  highlighted: string;
+  coverage: string;
 }
 
 /** What /reveal must say about a poll, computed independently from the stored stories and the training lines. */
@@ -165,6 +168,8 @@ export async function revealFacts(services: Services, pollId: number): Promise<R
         ? `Secuencias copiadas de las líneas de entrenamiento: ${ngrams.join(', ')}`
         : 'No aparece ninguna secuencia de 3 o más palabras copiada de las líneas de entrenamiento.',
     ngrams,
+    highlighted: clip(traces.highlighted.trim(), 1000),
+    coverage: formatPercent('es', traces.coverage),
   };
 }
 

@@ -65,6 +65,8 @@ interface AppConfigData {
     teacherGroup: string | null;
   };
   progressIntervalMs: number;
+  /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
+  libraryPath: string | null;
 }
 
 export type DeepReadonly<T> = T extends RegExp ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -191,6 +193,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     discord: readDiscord(r),
     slack: readSlack(r),
     progressIntervalMs: r.positiveInt('PROGRESS_INTERVAL_MS', 3000),
+    libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');

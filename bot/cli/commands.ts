@@ -18,13 +18,13 @@ const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
 const printJson = (v: unknown) => out(JSON.stringify(v));
 
-export function makeEngine(settings: EngineSettings, json = false): QuijoteEngine {
+export function makeEngine(settings: EngineSettings, json = false, libraryPath: string | null = null): QuijoteEngine {
   const status = statusWriter(process.stderr, () => Date.now());
   return createEngine(settings, {
     now: () => performance.now(),
     log: json ? () => {} : (l) => err(`· ${l}`),
     onDownload: (p) => status(`descargando ${formatProgress(p)}`, p.total !== null && p.bytes >= p.total),
-    libraryPath: process.env.LD_LIBRARY_PATH,
+    libraryPath: libraryPath ?? undefined,
   });
 }
 
@@ -37,7 +37,7 @@ function textArg(c: CliContext, what: string): string {
 const finalDir = (c: CliContext) => resolve(c.flags.out ?? c.config.outDir, 'final');
 
 const score: Command = async (c) => {
-  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json, c.config.libraryPath);
   const r = await engine.score(textArg(c, 'el texto'), null);
   if (c.flags.json) printJson(r);
   else out(`tokens: ${r.tokens}\nloss: ${r.loss.toFixed(4)}\nperplejidad: ${r.perplexity.toFixed(2)}`);
@@ -54,7 +54,7 @@ const tokenize: Command = async (c) => {
 };
 
 const generateCmd: Command = async (c) => {
-  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json, c.config.libraryPath);
   const { base } = await engine.ready();
   const prompt = c.flags.prompt ?? textArg(c, 'el prompt (--prompt)');
   const promptIds = base.tokenizer.encode(prompt);
@@ -92,7 +92,7 @@ export async function runTraining(c: CliContext, engine: QuijoteEngine) {
 }
 
 const train: Command = async (c) => {
-  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json);
+  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json, c.config.libraryPath);
   const r = await runTraining(c, engine);
   const backend = (await engine.ready()).backend.name;
   if (c.flags.json) {
@@ -127,7 +127,7 @@ export async function compareStories(c: CliContext, prompt: string, tunedDir: st
     model: c.flags.base ?? from.base_model ?? c.config.model,
     text: { ...s0.text, file: c.flags.text ?? c.config.text.file ?? (from.text && existsSync(from.text) ? from.text : null) },
   };
-  const e = engine ?? makeEngine(settings, c.flags.json);
+  const e = engine ?? makeEngine(settings, c.flags.json, c.config.libraryPath);
   const seed = intFlag(c.flags, 'seed', settings.ml.seed);
   const [before, after] = [await e.story(prompt, null, { seed }), await e.story(prompt, tunedDir, { seed })];
   const [lossBefore, lossAfter] = [await e.evalLoss(null), await e.evalLoss(tunedDir)];
@@ -161,7 +161,7 @@ const story: Command = async (c) => {
     return 0;
   }
   const model = c.flags.model ?? (existsSync(join(tuned, 'config.json')) ? tuned : c.config.model);
-  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model }, c.flags.json);
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model }, c.flags.json, c.config.libraryPath);
   const r = await engine.story(prompt, null, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
   if (c.flags.json) printJson({ model, ...r });
   else {
@@ -173,7 +173,7 @@ const story: Command = async (c) => {
 
 const demo: Command = async (c) => {
   const settings = settingsFrom(c.config, c.flags);
-  const engine = makeEngine(settings, c.flags.json);
+  const engine = makeEngine(settings, c.flags.json, c.config.libraryPath);
   try {
     await engine.ready();
   } catch (e) {

@@ -73,7 +73,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
   const ready = () => (started ??= (async () => {
     const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath });
     const hub = hubOptionsFromEnv(settings.hf, homedir());
-    const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload });
+    const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload, now: deps.now });
     const base = await loadModelFolder(dir);
     log(`modelo base: ${settings.model} (${parameterCount(base)} parámetros)`);
     return { backend, base };

@@ -65,6 +65,8 @@ interface AppConfigData {
     teacherGroup: string | null;
   };
   progressIntervalMs: number;
+  /** XNNPACK threads of the wasm backend; 0 = one per CPU. */
+  wasmThreads: number;
   /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
   libraryPath: string | null;
 }
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     discord: readDiscord(r),
     slack: readSlack(r),
     progressIntervalMs: r.positiveInt('PROGRESS_INTERVAL_MS', 3000),
+    wasmThreads: r.nonNegativeInt('WASM_THREADS', 0),
     libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
   };
   if (r.errors.length > 0) {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { QuijoteError } from './errors.ts';
 import { registerWasmExtraKernels } from './kernels/wasm-extra.ts';
 import { registerGradients } from './kernels/gradients.ts';
+import { useThreadedWasm } from './kernels/wasm-threads.ts';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -84,12 +85,27 @@ async function tryWebgpu(libraryPath: string | undefined): Promise<Attempt> {
   return { ok: true, reason: 'GPU por WebGPU', detail: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') };
 }
 
-async function tryWasm(threads?: number): Promise<Attempt> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (threads && threads > 0) wasm.setThreadsCount(threads);
+/**
+ * wasm with `threads` XNNPACK threads (the threaded SIMD build, started the way Node accepts: see
+ * kernels/wasm-threads.ts); if that cannot start, the single-threaded build.
+ */
+async function tryWasm(threads: number, log: Log): Promise<Attempt> {
+  await import('@tensorflow/tfjs-backend-wasm');
   registerWasmExtraKernels();
+  if (threads > 1) {
+    const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => unknown; priority: number }> }).registryFactory;
+    const single = registry.wasm;
+    try {
+      await useThreadedWasm(threads);
+      if (await tf.setBackend('wasm')) return { ok: true, reason: `CPU con WebAssembly (SIMD, ${threads} hilos)` };
+    } catch (e) {
+      log(`wasm con hilos no disponible (${(e as Error).message.split('\n')[0]}); sigo con 1 hilo`);
+    }
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', single.factory as never, single.priority);
+  }
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tfjs-backend-wasm no pudo iniciarse' };
-  return { ok: true, reason: 'CPU con WebAssembly (SIMD)' };
+  return { ok: true, reason: 'CPU con WebAssembly (SIMD, 1 hilo)' };
 }
 
 async function tryCpu(): Promise<Attempt> {
@@ -105,6 +121,8 @@ export interface BackendOptions {
   log?: Log;
   /** LD_LIBRARY_PATH, passed in by the edge, used to detect CUDA for tfjs-node-gpu. */
   libraryPath?: string;
+  /** XNNPACK threads for the wasm backend (1: the single-threaded build). */
+  wasmThreads?: number;
 }
 
 /**
@@ -124,7 +142,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     try {
       attempt = name === 'tensorflow' ? await tryTensorflow(log, options.libraryPath)
         : name === 'webgpu' ? await tryWebgpu(options.libraryPath)
-        : name === 'wasm' ? await tryWasm()
+        : name === 'wasm' ? await tryWasm(options.wasmThreads ?? 1, log)
         : await tryCpu();
     } catch (e) {
       attempt = { ok: false, reason: (e as Error).message.split('\n')[0] };

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2Config } from './config.ts';
-import { geluNew, isTrainable, layerNorm, lmHead, matmul } from './ops.ts';
+import { custom, dropoutOp, geluNew, isTrainable, layerNorm, lmHead, matmul } from './ops.ts';
 
 export type Weights = Record<string, tf.Tensor>;
 
@@ -38,7 +38,7 @@ export interface ForwardOptions {
 interface Ctx { model: GPT2; training: boolean; lora: LoraSet | null; nextSeed: () => number }
 
 function dropout(x: tf.Tensor, rate: number, ctx: Ctx): tf.Tensor {
-  return ctx.training && rate > 0 ? tf.dropout(x, rate, undefined, ctx.nextSeed()) : x;
+  return ctx.training && rate > 0 ? dropoutOp(x, rate, ctx.nextSeed()) : x;
 }
 
 /** Conv1D: x [N, in] · W [in, out] + b, plus the LoRA delta when one is attached to W. */
@@ -60,25 +60,71 @@ function causalMask(T: number, S: number): tf.Tensor2D {
   return tf.tensor2d(m, [T, S]);
 }
 
+/** Per-slice 2-D products: out[i] = a[i] · b[i] for a [N, M, K], b [N, K, P] -> [N, M, P]. */
+function perSlice(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const as = tf.unstack(a) as tf.Tensor2D[], bs = tf.unstack(b) as tf.Tensor2D[];
+  return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]))) as tf.Tensor3D;
+}
+const swap = (t: tf.Tensor3D) => tf.transpose(t, [0, 2, 1]) as tf.Tensor3D;
+
+/**
+ * causal attention of q, k, v [N = B·H, T, D] -> [N, T, D] with one plain 2-D matmul per (batch,
+ * head) slice forward and backward. On wasm every batched or transposed matmul runs tfjs' scalar fallback
+ * (~2 GFLOPS, one thread); plain 2-D products go to XNNPACK (~25-40 GFLOPS, threaded). `keep` is the
+ * dropout multiplier of the probabilities (tf.dropout's), or null.
+ */
+function causalAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, scale: number, keep: tf.Tensor3D | null): tf.Tensor3D {
+  const T = q.shape[1];
+  const f = custom((qq: tf.Tensor3D, kk: tf.Tensor3D, vv: tf.Tensor3D, save: tf.GradSaveFunc) => {
+    const mask = causalMask(T, T);
+    const p = tf.softmax(tf.add(tf.mul(perSlice(qq, swap(kk)), scale), mask)) as tf.Tensor3D; // [N, T, T]
+    const pd = keep ? (tf.mul(p, keep) as tf.Tensor3D) : p;
+    save(keep ? [qq, kk, vv, p, pd, keep] : [qq, kk, vv, p, pd]); // saved tensors survive the forward's tidy
+    return {
+      value: perSlice(pd, vv),
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor[]) => {
+        const [qs, ks, vs, ps, pds, kp] = saved as tf.Tensor3D[];
+        const dpd = perSlice(dy, swap(vs)); // dY · vᵀ
+        const dv = perSlice(swap(pds), dy); // Pᵀ · dY
+        const dp = kp ? tf.mul(dpd, kp) : dpd;
+        const ds = tf.mul(tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true))), scale) as tf.Tensor3D;
+        return [perSlice(ds, ks), perSlice(swap(ds), qs), dv];
+      },
+    };
+  });
+  return f(q, k, v);
+}
+
 /** Causal self-attention. x [B, T, C] -> [B, T, C]; returns the new keys/values for the cache. */
 function attention(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null): { y: tf.Tensor3D; cache: LayerCache } {
   const { nEmbd: C, nHead: H } = ctx.model.config;
   const [B, T] = x.shape;
   const D = C / H;
+  const scale = ctx.model.config.scaleAttnWeights ? 1 / Math.sqrt(D) : 1;
   const qkv = conv1d(tf.reshape(x, [B * T, C]), `h.${l}.attn.c_attn`, ctx); // [B*T, 3C]
-  const heads = tf.transpose(tf.reshape(qkv, [B, T, 3, H, D]), [2, 0, 3, 1, 4]); // [3, B, H, T, D]
-  let [q, k, v] = tf.unstack(heads) as tf.Tensor4D[]; // each [B, H, T, D]
-  if (past) {
-    k = tf.concat([past.k, k], 2); // [B, H, S, D]
-    v = tf.concat([past.v, v], 2);
+  // Rank-4 transpose (tfjs-backend-wasm's rank-5 transpose runs ~30× slower per element).
+  const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * H, D]), [0, 2, 1, 3]); // [B, 3H, T, D]
+  let [q, k, v] = tf.split(heads, 3, 1) as tf.Tensor4D[]; // each [B, H, T, D]
+  let y: tf.Tensor;
+  if (!past && T > 1 && tf.getBackend() === 'wasm') {
+    const rate = ctx.model.config.attnPdrop;
+    const keep = ctx.training && rate > 0 ? (tf.dropout(tf.ones([B * H, T, T]), rate, undefined, ctx.nextSeed()) as tf.Tensor3D) : null;
+    const r3 = (t: tf.Tensor4D) => tf.reshape(t, [B * H, T, D]) as tf.Tensor3D;
+    y = tf.reshape(causalAttention(r3(q), r3(k), r3(v), scale, keep), [B, H, T, D]);
+  } else {
+    if (past) {
+      k = tf.concat([past.k, k], 2); // [B, H, S, D]
+      v = tf.concat([past.v, v], 2);
+    }
+    const S = k.shape[2];
+    let att = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, S]
+    if (scale !== 1) att = tf.mul(att, scale);
+    if (T > 1) att = tf.add(att, causalMask(T, S));
+    att = dropout(tf.softmax(att), ctx.model.config.attnPdrop, ctx);
+    y = matmul(att, v);
   }
-  const S = k.shape[2];
-  let att = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, S]
-  if (ctx.model.config.scaleAttnWeights) att = tf.mul(att, 1 / Math.sqrt(D));
-  if (T > 1) att = tf.add(att, causalMask(T, S));
-  att = dropout(tf.softmax(att), ctx.model.config.attnPdrop, ctx);
-  const y = tf.reshape(tf.transpose(matmul(att, v), [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
-  const out = dropout(conv1d(y as tf.Tensor2D, `h.${l}.attn.c_proj`, ctx), ctx.model.config.residPdrop, ctx);
+  const y2 = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
+  const out = dropout(conv1d(y2 as tf.Tensor2D, `h.${l}.attn.c_proj`, ctx), ctx.model.config.residPdrop, ctx);
   return { y: tf.reshape(out, [B, T, C]), cache: { k, v } };
 }
 

@@ -4,7 +4,7 @@
  * fine-tuned folder. Everything from the outside world (settings, clock, fetch, log) comes in as arguments.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { homedir } from 'node:os';
+import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, type BackendInfo, type BackendRequest } from '../backend.ts';
 import type { Engine, GpuSlice, ScoreResult, StoryResult, TrainParams, TrainResult, TrainOptions } from '../engine.ts';
@@ -25,6 +25,8 @@ import type { TrainConfig } from '../train/trainer.ts';
 export interface EngineSettings {
   model: string;
   backend: BackendRequest;
+  /** XNNPACK threads for wasm: 0 or absent = one per CPU. */
+  wasmThreads?: number;
   text: { file: string | null; url: string; startAt: RegExp | null };
   dataDir: string;
   hf: Readonly<Record<string, string | undefined>>;
@@ -71,7 +73,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
   const direct: GpuSlice = (fn) => fn();
 
   const ready = () => (started ??= (async () => {
-    const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath });
+    const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath, wasmThreads: settings.wasmThreads || cpus().length });
     const hub = hubOptionsFromEnv(settings.hf, homedir());
     const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload, now: deps.now });
     const base = await loadModelFolder(dir);

@@ -1,5 +1,5 @@
 /**
- * Prototype: tfjs-backend-wasm's threaded SIMD build under Node.
+ * tfjs-backend-wasm's threaded SIMD build under Node.
  *
  * tfjs-backend-wasm 4.22 never uses its threaded build in Node: the WASM_HAS_MULTITHREAD_SUPPORT flag returns
  * false when IS_NODE, and forcing the flag to true fails at `setBackend('wasm')` because tfjs hands Emscripten
@@ -13,9 +13,9 @@
  * Call before anything initialises the wasm backend (before initBackend / setBackend).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 interface EmscriptenModule {
@@ -33,19 +33,32 @@ export async function useThreadedWasm(threads: number): Promise<void> {
   const out = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out');
   const factory = require(join(out, 'tfjs-backend-wasm-threaded-simd.js')) as Factory;
   const { wasmWorkerContents } = require(join(out, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
-  const dir = join(tmpdir(), `quijote-tfjs-wasm-${wasmPkg.version_wasm}`);
+  const dir = join(tmpdir(), `quijote-tfjs-wasm-${wasmPkg.version_wasm}-1`);
   const worker = join(dir, 'tfjs-backend-wasm-threaded-simd.worker.cjs');
   if (!existsSync(worker)) {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(worker, wasmWorkerContents);
+    // As tfjs does before making its Blob: the shipped text holds raw newlines inside string literals.
+    const tmp = `${worker}.${process.pid}.tmp`; // atomic: several processes may start at once
+    writeFileSync(tmp, wasmWorkerContents.replace(/\n/g, '\\n'));
+    renameSync(tmp, worker);
   }
   wasmPkg.setThreadsCount(threads);
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
-    const module = await factory({
-      locateFile: (path: string) => (path.endsWith('.worker.js') ? worker : join(out, path)),
-      mainScriptUrlOrBlob: join(out, 'tfjs-backend-wasm-threaded-simd.js'),
-    });
+    // backend.cc caps the pool at emscripten_num_logical_cores() / 2 (it assumes 2 hyper-threads per core),
+    // and under Node that is os.cpus().length / 2, read once by a static initializer while the module starts:
+    // 1 thread on a 2-vCPU machine. Report twice the CPUs during start-up so the cap is the CPU count.
+    const cpus = os.cpus;
+    os.cpus = () => { const c = cpus(); return [...c, ...c]; };
+    let module: EmscriptenModule;
+    try {
+      module = await factory({
+        locateFile: (path: string) => (path.endsWith('.worker.js') ? worker : join(out, path)),
+        mainScriptUrlOrBlob: join(out, 'tfjs-backend-wasm-threaded-simd.js'),
+      });
+    } finally {
+      os.cpus = cpus;
+    }
     // The same bridge tfjs' own init() installs (backend_wasm.ts).
     module.tfjs = {
       init: module.cwrap('init', null, []),
@@ -55,6 +68,10 @@ export async function useThreadedWasm(threads: number): Promise<void> {
       disposeData: module.cwrap('dispose_data', null, ['number']),
       dispose: module.cwrap('dispose', null, []),
     };
-    return new wasmPkg.BackendWasm(module as never);
+    const backend = new wasmPkg.BackendWasm(module as never); // starts XNNPACK's pool (pthread_create)
+    // Emscripten's pthread workers are ref'ed worker_threads: unref them so they do not keep Node alive.
+    const pt = module.PThread as { unusedWorkers: Array<{ unref?(): void }>; runningWorkers: Array<{ unref?(): void }> } | undefined;
+    for (const w of [...(pt?.unusedWorkers ?? []), ...(pt?.runningWorkers ?? [])]) w.unref?.();
+    return backend;
   }, 2);
 }

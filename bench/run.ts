@@ -15,11 +15,12 @@ import type { BackendRequest } from '../core/backend.ts';
 import { QuijoteError } from '../core/errors.ts';
 import { machineInfo, type BackendRecord, type MachineInfo } from './machine.ts';
 import { DEFAULT_WORKLOADS, headline, torchArgs, WORKLOAD_NAMES, type WorkloadName, type WorkloadResult, type WorkloadSpec } from './suite.ts';
+import { cpus } from 'node:os';
 import { runTorch, torchInfo, torchScript, type TorchInfo } from './torch.ts';
 
 /** The CLI context bench needs (bot/cli/commands.ts' CliContext is structurally compatible). */
 export interface BenchContext {
-  config: { sharedDir: string; backend: string; libraryPath?: string | null };
+  config: { sharedDir: string; backend: string; libraryPath?: string | null; wasmThreads?: number };
   positionals: string[];
   flags: Record<string, string | boolean | undefined>;
 }
@@ -106,6 +107,8 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
     newTokens: posInt(f, 'max-new-tokens', 160),
     iterations: 100,
     libraryPath: c.config.libraryPath ?? undefined,
+    // the app's setting: --threads, else WASM_THREADS, 0 = one per CPU
+    wasmThreads: (typeof f.threads === 'string' ? Number(f.threads) : c.config.wasmThreads ?? 0) || cpus().length,
   };
   if (!Number.isInteger(base.seed) || base.seed < 0) throw new QuijoteError('BAD_ARGUMENT', `--seed debe ser un entero ≥ 0; recibido: ${String(f.seed)}.`);
   const now = new Date(); // bench/ is an edge: it may read the clock

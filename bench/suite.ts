@@ -30,6 +30,8 @@ export interface WorkloadSpec {
   iterations: number;
   /** LD_LIBRARY_PATH (from the config), for the backend's CUDA and Vulkan checks. */
   libraryPath?: string;
+  /** XNNPACK threads for wasm, as the app uses them. */
+  wasmThreads?: number;
 }
 
 export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport) & {
@@ -72,7 +74,7 @@ async function loadFor(spec: WorkloadSpec): Promise<{ model: GPT2; label: string
 
 /** Runs one workload in this process. The backend is started (once per process) from spec.backend. */
 export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
-  const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath });
+  const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath, wasmThreads: spec.wasmThreads });
   const backend = await backendRecord(info);
   const t0 = performance.now();
   const { model, label } = await loadFor(spec);

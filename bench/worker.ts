@@ -2,8 +2,8 @@
  * Child process of `quijote bench`: runs one workload (spec as JSON in argv[2]) in a fresh process, so each
  * workload's peak RSS is its own, and prints `BENCH_RESULT {json}` (or `BENCH_ERROR {json}`) on stdout.
  *
- * QUIJOTE_BENCH_WASM_THREADS=N (prototype, see bench/wasm-threads.ts) starts the wasm backend on the threaded
- * SIMD build with N threads.
+ * The wasm thread count is the app's (--threads / WASM_THREADS, one per CPU by default); the older
+ * QUIJOTE_BENCH_WASM_THREADS=N still forces N.
  */
 import type { WorkloadSpec } from './suite.ts';
 

@@ -209,7 +209,8 @@ Uso:
   quijote score --model DIR_O_ID "texto" [--json]
   quijote tokenize --model DIR_O_ID "texto" [--json]
   quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
-  quijote bench [--json] [--only mini-train,mini-generate,124m-lora,124m-generate]
+  quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
+                [--steps N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
 
 Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
 `;

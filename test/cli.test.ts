@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const FIXTURE = join(ROOT, 'test/fixtures/gpt2-tiny-golden');
-const SHARED = process.env.QUIJOTE_SHARED ?? join(ROOT, '../shared');
+const SHARED = resolve(ROOT, process.env.QUIJOTE_SHARED ?? '../shared'); // relative to the repository
 const MINI = join(SHARED, 'models/es-novelas-mini');
 const golden = JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8'));
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { initBackend } from '../core/backend.ts';
 import { readStateDict } from '../core/model/checkpoint.ts';
 import { parseGPT2Config } from '../core/model/config.ts';
@@ -17,7 +17,7 @@ import { train } from '../core/train/trainer.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const FIXTURE = join(ROOT, 'test/fixtures/gpt2-tiny-golden');
-const SHARED = process.env.QUIJOTE_SHARED ?? join(ROOT, '../shared');
+const SHARED = resolve(ROOT, process.env.QUIJOTE_SHARED ?? '../shared'); // relative to the repository
 const BOOK = join(SHARED, 'data/pg2000-don-quijote.txt');
 
 function quijote(cwd: string, args: string[]) {

@@ -69,7 +69,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
   const log = deps.log ?? (() => {});
   let started: Promise<{ backend: BackendInfo; base: LoadedModel }> | null = null;
   let book: Promise<{ lines: string[]; source: string }> | null = null;
-  const tuned = new Map<string, LoadedModel>(); // small LRU of fine-tuned folders
+  const tuned = new Map<string, LoadedModel>(); // LRU of fine-tuned folders (most recent last)
   const direct: GpuSlice = (fn) => fn();
 
   const ready = () => (started ??= (async () => {
@@ -93,7 +93,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     if (hit) { tuned.delete(dir); tuned.set(dir, hit); return hit; }
     const loaded = await loadModelFolder(dir);
     tuned.set(dir, loaded);
-    while (tuned.size > 2) {
+    while (tuned.size > 1) { // one fine-tuned model besides the base: the wasm heap is 4 GiB
       const [oldest, m] = tuned.entries().next().value as [string, LoadedModel];
       tuned.delete(oldest);
       disposeModel(m.model);
@@ -130,14 +130,14 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         weightDecay: params.weightDecay ?? ml.weightDecay, maxGradNorm: params.maxGradNorm ?? 1.0, seed: params.seed ?? ml.seed,
         method, lora: params.lora ?? { ...ml.lora, targets: [...ml.lora.targets] },
       };
+      // Training needs the memory more than a cached class model does (124M LoRA peaks near 3.7 GB on wasm).
+      await (options.slice ?? direct)(async () => { for (const m of tuned.values()) disposeModel(m.model); tuned.clear(); });
       log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
       const summary = await finetune(base, lines, {
         lines: params.lines, evalLines: ml.evalLines, blockSize: params.blockSize ?? ml.blockSize, train: trainCfg, outDir,
         baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
       }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice });
       await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
-      const stale = tuned.get(outDir);
-      if (stale) { tuned.delete(outDir); disposeModel(stale.model); }
       return summary;
     },
 
@@ -146,35 +146,39 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       return result;
     },
 
+    // Models are fetched inside the GPU slice: a slice never overlaps another, so a cached model cannot be
+    // evicted (disposed) by another class's request while it is generating.
     async story(prompt, modelDir, options = {}): Promise<StoryResult> {
-      const m = await modelFor(modelDir);
-      const slice = options.slice ?? direct;
-      const promptIds = m.tokenizer.encode(prompt);
-      const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
-      const out = await slice(() => generate(m.model, promptIds, cfg, {
-        onToken: (_id, ids) => {
-          const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
-          options.onText?.(text);
-          return cutStory(text).complete; // stop once the fifth sentence is closed
-        },
-      }));
-      const story = cutStory(m.tokenizer.decode(out.newIds));
-      return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
+      await ready();
+      return (options.slice ?? direct)(async () => {
+        const m = await modelFor(modelDir);
+        const promptIds = m.tokenizer.encode(prompt);
+        const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
+        const out = await generate(m.model, promptIds, cfg, {
+          onToken: (_id, ids) => {
+            const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
+            options.onText?.(text);
+            return cutStory(text).complete; // stop once the fifth sentence is closed
+          },
+        });
+        const story = cutStory(m.tokenizer.decode(out.newIds));
+        return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
+      });
     },
 
     async score(text, modelDir, options = {}): Promise<ScoreResult> {
-      const m = await modelFor(modelDir);
-      const ids = m.tokenizer.encode(text).slice(0, m.model.config.nPositions);
-      if (ids.length < 2) {
-        throw new QuijoteError('BAD_ARGUMENT', 'El texto es demasiado corto para medir su perplejidad.', { hint: 'Escribe al menos unas palabras.' });
-      }
-      const loss = await (options.slice ?? direct)(async () => {
+      await ready();
+      return (options.slice ?? direct)(async () => {
+        const m = await modelFor(modelDir);
+        const ids = m.tokenizer.encode(text).slice(0, m.model.config.nPositions);
+        if (ids.length < 2) {
+          throw new QuijoteError('BAD_ARGUMENT', 'El texto es demasiado corto para medir su perplejidad.', { hint: 'Escribe al menos unas palabras.' });
+        }
         const t = tf.tidy(() => lmLoss(m.model, tf.tensor2d([ids], undefined, 'int32')));
-        const v = (await t.data())[0];
+        const loss = (await t.data())[0];
         t.dispose();
-        return v;
+        return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
       });
-      return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
     },
 
     async evalLoss(modelDir) {

@@ -53,7 +53,7 @@ async function defaultCreateEngine(config: AppConfig, deps: { now: () => number;
     throw e;
   }
   if (typeof mod.createEngine !== 'function') throw new EngineMissing();
-  return mod.createEngine(config, deps);
+  return mod.createEngine(config, { ...deps, libraryPath: config.libraryPath ?? undefined });
 }
 
 class EngineMissing extends Error {}

@@ -29,7 +29,8 @@ export interface MlConfig {
   warmupSteps: number;
   weightDecay: number;
   method: TrainMethod;
-  lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
+  /** `lr` is the learning rate when training LoRA adapters without an explicit LR (they need a larger one). */
+  lora: { rank: number; alpha: number; dropout: number; targets: readonly string[]; lr: number };
 }
 
 /** Hugging Face variables, raw; core/model/hub.ts `hubOptionsFromEnv(config.hf, homeDir)` interprets them. */
@@ -99,6 +100,7 @@ function readMl(r: EnvReader): MlConfig {
     method: r.oneOf('METHOD', ['auto', 'full', 'lora'] as const, 'auto'),
     lora: {
       rank: r.positiveInt('LORA_RANK', 8),
+      lr: r.positiveNumber('LORA_LR', 2e-3),
       alpha: r.positiveNumber('LORA_ALPHA', 16),
       dropout: r.number('LORA_DROPOUT', 0.05, { min: 0, max: 0.99, expected: 'a number in [0, 1)' }),
       targets: r.list('LORA_TARGETS', ['c_attn'], /^[A-Za-z0-9_.]+$/, 'a comma-separated list of layer names like `c_attn,c_proj`'),

@@ -35,7 +35,7 @@ test('defaults: the seed table and the documented defaults', () => {
     warmupSteps: 0,
     weightDecay: 0,
     method: 'auto',
-    lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['c_attn'] },
+    lora: { rank: 8, lr: 2e-3, alpha: 16, dropout: 0.05, targets: ['c_attn'] },
   });
   assert.equal(c.model, 'datificate/gpt2-small-spanish');
   assert.deepEqual(c.text, { file: null, url: 'https://www.gutenberg.org/cache/epub/2000/pg2000.txt', startAt: null });
@@ -110,7 +110,7 @@ test('overrides are parsed to their types; blank values count as unset', () => {
   assert.equal(c.ml.seed, 0);
   assert.equal(c.ml.weightDecay, 0.01);
   assert.equal(c.ml.method, 'lora');
-  assert.deepEqual(c.ml.lora, { rank: 4, alpha: 8, dropout: 0, targets: ['c_attn', 'c_proj'] });
+  assert.deepEqual(c.ml.lora, { rank: 4, lr: 2e-3, alpha: 8, dropout: 0, targets: ['c_attn', 'c_proj'] });
   assert.equal(c.model, '/modelos/es-novelas-mini');
   assert.equal(c.text.file, '/datos/quijote.txt');
   assert.equal(c.text.url, 'http://127.0.0.1:8080/pg2000.txt');
@@ -255,4 +255,10 @@ test('.env.example documents every variable loadConfig reads, and loads cleanly'
   loadDotenv(join(dir, '.env'), target);
   await rm(dir, { recursive: true, force: true });
   assert.deepEqual(loadConfig(target), DEFAULTS);
+});
+
+test('LORA_LR: LoRA has its own default learning rate (2e-3), overridable', () => {
+  assert.equal(loadConfig({}).ml.lora.lr, 2e-3);
+  assert.equal(loadConfig({ LORA_LR: '5e-4' }).ml.lora.lr, 5e-4);
+  assert.throws(() => loadConfig({ LORA_LR: 'abc' }), /`LORA_LR`/);
 });

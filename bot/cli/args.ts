@@ -72,7 +72,8 @@ export function settingsFrom(config: AppConfig, f: Flags): EngineSettings {
       evalLines: intFlag(f, 'eval-lines', ml.evalLines), seed: num('seed', f.seed, ml.seed, 'int'),
       warmupSteps: num('warmup-steps', f['warmup-steps'], ml.warmupSteps, 'int'), weightDecay: num('weight-decay', f['weight-decay'], ml.weightDecay, 'number'),
       method: method as 'auto' | 'full' | 'lora',
-      lora: { ...ml.lora, targets: [...ml.lora.targets], rank: intFlag(f, 'lora-rank', ml.lora.rank), alpha: numFlag(f, 'lora-alpha', ml.lora.alpha) },
+      lora: { ...ml.lora, targets: [...ml.lora.targets], rank: intFlag(f, 'lora-rank', ml.lora.rank), alpha: numFlag(f, 'lora-alpha', ml.lora.alpha),
+        lr: f.lr !== undefined ? numFlag(f, 'lr', ml.lr) : ml.lora.lr }, // an explicit --lr applies to LoRA too
     },
   };
 }

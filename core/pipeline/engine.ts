@@ -34,7 +34,7 @@ export interface EngineSettings {
     nLines: number; epochs: number; lr: number; blockSize: number; trainBatchSize: number; gradAccum: number;
     maxNewTokens: number; temperature: number; topK: number; topP: number; repetitionPenalty: number;
     evalLines: number; seed: number; warmupSteps: number; weightDecay: number; method: 'auto' | 'full' | 'lora';
-    lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
+    lora: { rank: number; alpha: number; dropout: number; targets: readonly string[]; lr?: number };
   };
 }
 
@@ -125,10 +125,10 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const ml = settings.ml;
       const method = params.method ?? chooseMethod(ml.method, backend.name, parameterCount(base));
       const trainCfg: TrainConfig = {
-        epochs: params.epochs ?? ml.epochs, lr: params.lr ?? ml.lr, batchSize: params.batchSize ?? ml.trainBatchSize,
+        epochs: params.epochs ?? ml.epochs, lr: params.lr ?? (method === 'lora' ? ml.lora.lr ?? ml.lr : ml.lr), batchSize: params.batchSize ?? ml.trainBatchSize,
         gradAccum: params.gradAccum ?? ml.gradAccum, warmupSteps: params.warmupSteps ?? ml.warmupSteps,
         weightDecay: params.weightDecay ?? ml.weightDecay, maxGradNorm: params.maxGradNorm ?? 1.0, seed: params.seed ?? ml.seed,
-        method, lora: params.lora ?? { ...ml.lora, targets: [...ml.lora.targets] },
+        method, lora: params.lora ?? { rank: ml.lora.rank, alpha: ml.lora.alpha, dropout: ml.lora.dropout, targets: [...ml.lora.targets] },
       };
       // Training needs the memory more than a cached class model does (124M LoRA peaks near 3.7 GB on wasm).
       await (options.slice ?? direct)(async () => { for (const m of tuned.values()) disposeModel(m.model); tuned.clear(); });

@@ -118,6 +118,27 @@ export async function postToPlace(runtime: PlatformRuntime & Record<string, unkn
   throw new Error('the adapter offers no way to post outside an interaction');
 }
 
+/** Edits a message posted by an earlier process, through the platform client (poll messages after a restart). */
+export async function editInPlace(runtime: PlatformRuntime & Record<string, unknown>, platform: string, channelId: string, messageId: string, msg: OutgoingMessage): Promise<void> {
+  type DiscordLike = { channels?: { fetch?(id: string): Promise<{ messages?: { edit(id: string, m: unknown): Promise<unknown> } } | null> } };
+  type SlackLike = { client?: { chat?: { update?(m: Record<string, unknown>): Promise<unknown> } } };
+  const client = runtime.client as DiscordLike | undefined;
+  if (platform === 'discord' && client?.channels?.fetch) {
+    const { toEditPayload } = await import('./discord/payload.ts');
+    const channel = await client.channels.fetch(channelId);
+    if (!channel?.messages) throw new Error(`channel ${channelId} has no messages to edit`);
+    await channel.messages.edit(messageId, toEditPayload(msg));
+    return;
+  }
+  const app = runtime.app as SlackLike | undefined;
+  if (platform === 'slack' && app?.client?.chat?.update) {
+    const { toSlackMessage } = await import('./slack/blocks.ts');
+    await app.client.chat.update({ channel: channelId, ts: messageId, ...toSlackMessage(msg) });
+    return;
+  }
+  throw new Error('the adapter offers no way to edit a message outside an interaction');
+}
+
 export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   const write = o.write ?? ((l: string) => console.error(l));
   let config: AppConfig;
@@ -172,6 +193,16 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     store.close();
     return { code: 1 };
   }
+
+  // Poll messages posted before this start stay editable (live count, closing on /reveal).
+  services.pollMessages.setReattach((pollId) => {
+    const poll = store.getPoll(pollId);
+    const cls = poll ? store.getClass(poll.classId) : undefined;
+    const runtime = cls ? runtimes[cls.platform as Platform] : undefined;
+    if (!poll?.channelId || !poll.messageId || !cls || !runtime) return undefined;
+    const { channelId, messageId } = poll;
+    return { id: messageId, edit: (msg) => editInPlace(runtime, cls.platform, channelId, messageId, msg) };
+  });
 
   for (const { run, class: cls } of interrupted) {
     const runtime = runtimes[cls.platform as Platform];

@@ -1,20 +1,31 @@
 /**
  * Live poll messages: the handle of each poll's message (to edit its vote count and close it on /reveal) and a
  * per-poll chain so that edits never overtake each other (the last edit always shows the latest tally).
- * In memory only: after a restart a poll's handle comes back with the next click on one of its buttons.
+ * Handles live in memory; after a restart `reattach` (set by bot/start.ts from the poll's stored channel and
+ * message id) rebuilds one through the platform, and a click on one of its buttons brings one back too.
  */
 import type { MessageHandle } from './types.ts';
 
 export class PollMessages {
   private readonly handles = new Map<number, MessageHandle>();
   private readonly chains = new Map<number, Promise<void>>();
+  private reattach: ((pollId: number) => MessageHandle | undefined) | null = null;
+
+  /** How to rebuild a handle for a poll whose message was posted before this process started. */
+  setReattach(fn: (pollId: number) => MessageHandle | undefined): void {
+    this.reattach = fn;
+  }
 
   remember(pollId: number, handle: MessageHandle): void {
     this.handles.set(pollId, handle);
   }
 
   get(pollId: number): MessageHandle | undefined {
-    return this.handles.get(pollId);
+    const known = this.handles.get(pollId);
+    if (known || !this.reattach) return known;
+    const rebuilt = this.reattach(pollId);
+    if (rebuilt) this.handles.set(pollId, rebuilt);
+    return rebuilt;
   }
 
   forget(pollId: number): void {

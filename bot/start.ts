@@ -58,8 +58,9 @@ async function defaultCreateEngine(config: AppConfig, deps: { now: () => number;
 
 class EngineMissing extends Error {}
 
-const defaultPlatforms: Record<Platform, PlatformStarter> = {
-  async discord({ config, services, log }) {
+/** The Discord starter; `rest` points discord.js at another API (the tests' fake Discord). */
+export function discordPlatform(extra: { rest?: { api: string } } = {}): PlatformStarter {
+  return async ({ config, services, log }) => {
     const { startDiscord } = await import('./discord/index.ts');
     const d = config.discord;
     return (await startDiscord({
@@ -68,9 +69,14 @@ const defaultPlatforms: Record<Platform, PlatformStarter> = {
       buttons,
       services,
       log,
+      ...extra,
     })) as unknown as PlatformRuntime & Record<string, unknown>;
-  },
-  async slack({ config, services, log }) {
+  };
+}
+
+/** The Slack starter; `slackApiUrl` points Bolt at another Web API (the tests' fake Slack). */
+export function slackPlatform(extra: { slackApiUrl?: string } = {}): PlatformStarter {
+  return async ({ config, services, log }) => {
     const { startSlack } = await import('./slack/index.ts');
     const s = config.slack;
     return (await startSlack({
@@ -88,9 +94,12 @@ const defaultPlatforms: Record<Platform, PlatformStarter> = {
       buttons,
       services,
       log,
+      ...extra,
     })) as unknown as PlatformRuntime & Record<string, unknown>;
-  },
-};
+  };
+}
+
+const defaultPlatforms: Record<Platform, PlatformStarter> = { discord: discordPlatform(), slack: slackPlatform() };
 
 /**
  * Posts into a class channel without an interaction: the adapter's own `post` when it has one, otherwise the

@@ -9,14 +9,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buttons, localizedCommands } from '../../commands/index.ts';
 import { formatNumber, formatPercent } from '../../commands/messages.ts';
 import { pollStories } from '../../commands/poll.ts';
 import { clip } from '../../commands/respond.ts';
 import type { Services } from '../../commands/types.ts';
-import { startDiscord } from '../../bot/discord/index.ts';
-import { startSlack } from '../../bot/slack/index.ts';
-import { startBot, type PlatformStarter, type RunningBot } from '../../bot/start.ts';
+import { discordPlatform, slackPlatform, startBot, type PlatformStarter, type RunningBot } from '../../bot/start.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
 import type { PollRow, RunRow } from '../../core/store/types.ts';
 
@@ -65,37 +62,10 @@ export function tmpDataDir(): { dir: string; remove(): void } {
 }
 
 /** bot/start.ts's Discord starter, pointed at a fake Discord's REST API. */
-export function discordStarter(api: string): PlatformStarter {
-  return async ({ config, services, log }) => {
-    const d = config.discord;
-    return (await startDiscord({
-      config: { token: d.token ?? '', appId: d.appId ?? '', guildId: d.guildId ?? undefined, teacherRole: d.teacherRole, locale: config.locale },
-      commands: localizedCommands(config.locale),
-      buttons,
-      services,
-      rest: { api },
-      log,
-    })) as unknown as Awaited<ReturnType<PlatformStarter>>;
-  };
-}
+export const discordStarter = (api: string): PlatformStarter => discordPlatform({ rest: { api } });
 
 /** bot/start.ts's Slack starter, pointed at a fake Slack's Web API (Socket Mode URL included). */
-export function slackStarter(apiUrl: string): PlatformStarter {
-  return async ({ config, services, log }) => {
-    const s = config.slack;
-    return (await startSlack({
-      config: {
-        botToken: s.botToken ?? '', appToken: s.appToken ?? undefined, signingSecret: s.signingSecret ?? undefined, mode: s.mode,
-        port: s.port, teachers: [...s.teachers], teacherGroup: s.teacherGroup ?? undefined, locale: config.locale,
-      },
-      commands: localizedCommands(config.locale),
-      buttons,
-      services,
-      slackApiUrl: apiUrl,
-      log,
-    })) as unknown as Awaited<ReturnType<PlatformStarter>>;
-  };
-}
+export const slackStarter = (apiUrl: string): PlatformStarter => slackPlatform({ slackApiUrl: apiUrl });
 
 export interface StartedBot {
   bot: RunningBot;

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { PY_BOOK_LINES_DEF } from './helpers/py-reference.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -89,19 +90,7 @@ test('buildDataset refuses a training text shorter than one block', () => {
   );
 });
 
-const PY_REFERENCE = `
-import json, sys
-def book_lines(path):
-    text = open(path, encoding="utf-8-sig").read().replace("\\r\\n", "\\n")
-    lines = text.split("\\n")
-    s = next(i for i, l in enumerate(lines) if l.startswith("*** START OF"))
-    e = next(i for i, l in enumerate(lines) if l.startswith("*** END OF"))
-    body = lines[s + 1:e]
-    start = next((i for i, l in enumerate(body) if l.strip().startswith("Capítulo primero")), 0)
-    return [l.strip() for l in body[start:] if l.strip()]
-def blocks(ids, T):
-    n = (len(ids) // T) * T
-    return [ids[i:i + T] for i in range(0, n, T)]
+const PY_REFERENCE = PY_BOOK_LINES_DEF + `
 lines = book_lines(sys.argv[1]); N = int(sys.argv[2]); T = int(sys.argv[3])
 tr = blocks(list("\\n".join(lines[:N]).encode("utf-8")), T)
 ev = blocks(list("\\n".join(lines[-200:]).encode("utf-8")), T)

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { PY_BOOK_LINES_DEF } from './helpers/py-reference.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -90,16 +91,7 @@ test('trimming follows Python str.strip (U+FEFF inside the text is kept, U+0085 
   assert.equal(pyStrip(' \u00a0 '), '');
 });
 
-const PY_BOOK_LINES = `
-import json, sys
-def book_lines(path):
-    text = open(path, encoding="utf-8-sig").read().replace("\\r\\n", "\\n")
-    lines = text.split("\\n")
-    s = next(i for i, l in enumerate(lines) if l.startswith("*** START OF"))
-    e = next(i for i, l in enumerate(lines) if l.startswith("*** END OF"))
-    body = lines[s + 1:e]
-    start = next((i for i, l in enumerate(body) if l.strip().startswith("Capítulo primero")), 0)
-    return [l.strip() for l in body[start:] if l.strip()]
+const PY_BOOK_LINES = PY_BOOK_LINES_DEF + `
 print(json.dumps(book_lines(sys.argv[1]), ensure_ascii=False))
 `;
 

@@ -15,6 +15,7 @@ import { disposeModel } from '../model/params.ts';
 import { generate } from '../sample/generate.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
 import { cutStory } from '../story/sentences.ts';
+import { groupTexts } from '../text/dataset.ts';
 import { extractBodyLines } from '../text/gutenberg.ts';
 import { loadBookText, writeSelectedLines } from '../text/source.ts';
 import { evaluateLoss, lmLoss } from '../train/loss.ts';
@@ -186,10 +187,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const { lines } = await bookLines();
       const blockSize = Math.min(settings.ml.blockSize, m.model.config.nPositions);
       const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
-      const ids = m.tokenizer.encode(evalText);
-      const blocks: number[][] = [];
-      for (let i = 0; i + blockSize <= ids.length; i += blockSize) blocks.push(ids.slice(i, i + blockSize));
-      return evaluateLoss(m.model, blocks);
+      return evaluateLoss(m.model, groupTexts(m.tokenizer.encode(evalText), blockSize));
     },
 
     dispose() {

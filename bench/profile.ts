@@ -2,7 +2,7 @@
  * Where the time goes. Not part of `npm test` nor of `quijote bench`; run by hand:
  *
  *   node --import tsx bench/profile.ts [--model DIR|124m] [--method full|lora] [--backend wasm|cpu|webgpu] [--top 25]
- *        [--threads N] [--skip train,profile-train,decode,matmul]
+ *        [--threads N] [--batch 2] [--skip train,profile-train,decode,matmul]
  *
  * Prints (1) one training step split into forward / forward+backward / clip / AdamW, (2) tf.profile kernel
  * times of a forward+backward pass aggregated by kernel and by (kernel, shapes), with the time outside
@@ -28,14 +28,14 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: resolve(process.env.QUIJOTE_SHARED ?? '../shared', 'models/es-novelas-mini') },
     method: { type: 'string', default: 'full' }, backend: { type: 'string', default: 'wasm' }, top: { type: 'string', default: '25' },
     skip: { type: 'string', default: '' }, impl: { type: 'string', default: 'core' }, threads: { type: 'string', default: '0' },
-    identity: { type: 'boolean', default: false },
+    identity: { type: 'boolean', default: false }, batch: { type: 'string', default: '2' },
   },
 });
 const { hidden, logitsOf } = coreModel;
 const { lmLoss } = coreLoss;
 const skip = new Set(a.skip!.split(',').filter(Boolean));
 const TOP = Number(a.top);
-const B = 2, T = 128;
+const B = Number(a.batch), T = 128;
 
 const now = () => performance.now();
 const fmt = (ms: number) => ms.toFixed(1).padStart(8);
@@ -82,17 +82,17 @@ async function trainPhases(model: GPT2, lora: LoraSet | null): Promise<void> {
   let seed = 1;
   const opts = { training: true, lora, nextSeed: () => seed++ };
   const opt = new AdamW(params, { weightDecay: 0.01 });
-  const fwd = await timeBest(3, () => { const l = tf.tidy(() => lmLoss(model, x, opts)); l.dataSync(); l.dispose(); });
+  const fwd = await timeBest(3, async () => { const l = tf.tidy(() => lmLoss(model, x, opts)); await l.data(); l.dispose(); });
   let grads: tf.Tensor[] = [];
-  const fb = await timeBest(3, () => {
+  const fb = await timeBest(3, async () => {
     grads.forEach((g) => g.dispose());
     const r = tf.variableGrads(() => lmLoss(model, x, opts), params);
-    r.value.dataSync(); r.value.dispose();
+    await r.value.data(); r.value.dispose();
     grads = params.map((p) => r.grads[p.name]);
   });
   let clipped: tf.Tensor[] = grads;
-  const clip = await timeBest(1, () => { clipped = clipGradNorm(grads, 1.0).clipped; });
-  const step = await timeBest(3, () => { opt.step(clipped, 1e-4); tf.backend(); params[0].dataSync(); });
+  const clip = await timeBest(1, async () => { const c = clipGradNorm(grads, 1.0); await c.norm.data(); c.norm.dispose(); clipped = c.clipped; });
+  const step = await timeBest(3, async () => { opt.step(clipped, 1e-4); await params[0].data(); });
   clipped.forEach((g) => g.dispose());
   opt.dispose();
   console.log(`\n=== one training step (B=${B}, T=${T}, ${lora ? 'LoRA' : 'full'}), best of 3`);
@@ -118,7 +118,7 @@ async function decodeProfile(model: GPT2): Promise<void> {
     const logits = logitsOf(model, tf.reshape(h, [1, model.config.nEmbd]) as tf.Tensor2D);
     return [logits, ...c.flatMap((l) => [l.k, l.v])];
   };
-  const wall = await timeBest(5, () => { const r = tf.tidy(stepFn); r[0].dataSync(); r.forEach((t) => t.dispose()); });
+  const wall = await timeBest(5, async () => { const r = tf.tidy(stepFn); await r[0].data(); r.forEach((t) => t.dispose()); });
   console.log(`\n=== one decode step with a cache of 88 positions: ${wall.toFixed(2)} ms → ${(1000 / wall).toFixed(1)} tok/s`);
   await profileKernels('decode step, tf.profile', () => tf.tidy(stepFn));
   prefill.forEach((t) => t.dispose());
@@ -135,7 +135,7 @@ async function matmuls(model: GPT2): Promise<void> {
   for (const [label, M, K, Nn] of shapes) {
     const x = tf.randomNormal([M, K]), w = tf.randomNormal([K, Nn]);
     const wT = tf.transpose(w), xT = tf.transpose(x);
-    const run = (f: () => tf.Tensor) => timeBest(3, () => { const c = f(); c.dataSync(); c.dispose(); });
+    const run = (f: () => tf.Tensor) => timeBest(3, async () => { const c = f(); await c.data(); c.dispose(); });
     const plain = await run(() => tf.matMul(x, w));
     const tb = await run(() => tf.matMul(x, wT, false, true));
     const ta = await run(() => tf.matMul(xT, w, true, false));
@@ -151,7 +151,7 @@ const info = await initBackend({ request: a.backend as BackendRequest });
 console.log(`backend ${info.name} (${info.reason}) ${info.detail ?? ''}, impl ${a.impl}${a.identity ? ' + shared Identity' : ''}, threads ${a.threads}`);
 const is124 = a.model === '124m';
 const lora = a.method === 'lora';
-const load = async (trainable: boolean) => (is124 ? randomModel(GPT2_124M, { trainable, seed: 0 }) : (await loadModelFolder(a.model!, { trainable })).model);
+const load = async (trainable: boolean) => (is124 ? await randomModel(GPT2_124M, { trainable, seed: 0 }) : (await loadModelFolder(a.model!, { trainable })).model);
 if (!skip.has('train')) {
   const model = await load(!lora);
   const set = lora ? createLora(model, { rank: 8, alpha: 16, dropout: 0.05, targets: ['c_attn'] }, 0) : null;

@@ -66,7 +66,7 @@ export function headline(r: WorkloadResult): { ours: number; oursMedian?: number
 async function loadFor(spec: WorkloadSpec): Promise<{ model: GPT2; label: string }> {
   const trainable = spec.name === 'mini-train' || spec.name === '124m-full' || spec.name === 'memory-train';
   if (spec.name.startsWith('124m')) {
-    return { model: randomModel(GPT2_124M, { trainable, seed: spec.seed }), label: 'gpt2-124m (random weights)' };
+    return { model: await randomModel(GPT2_124M, { trainable, seed: spec.seed }), label: 'gpt2-124m (random weights)' };
   }
   const dir = spec.name.startsWith('memory') ? spec.tinyDir : spec.modelDir;
   return { model: (await loadModelFolder(dir, { trainable })).model, label: dir };

@@ -79,13 +79,14 @@ test('clipGradNorm scales to the max norm and leaves small gradients alone', asy
   await initBackend({ request: 'wasm' });
   const g = [tf.tensor1d([3, 0]), tf.tensor1d([0, 4])]; // global norm 5
   const { norm, clipped } = clipGradNorm(g, 1);
-  assert.ok(Math.abs(norm - 5) < 1e-6);
+  assert.ok(Math.abs((await norm.data())[0] - 5) < 1e-6);
+  assert.ok(g.every((t) => t.isDisposed), 'input grads are disposed');
   const after = Math.hypot(...clipped.flatMap((t) => Array.from(t.dataSync())));
   assert.ok(Math.abs(after - 1) < 1e-5, `clipped norm ${after}`);
   const small = [tf.tensor1d([0.3, 0.4])];
   const r2 = clipGradNorm(small, 1);
-  assert.equal(r2.clipped, small);
-  tf.dispose([...clipped, ...small]);
+  assert.deepEqual(Array.from(await r2.clipped[0].data()), [Math.fround(0.3), Math.fround(0.4)], 'below the max norm: unchanged');
+  tf.dispose([...clipped, ...r2.clipped, norm, r2.norm]);
 });
 
 test('cancellation stops at the next step boundary with CANCELLED and leaks nothing', async () => {

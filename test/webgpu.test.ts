@@ -36,16 +36,21 @@ test('WebGPU: forward, loss, gradients and greedy decoding match Hugging Face', 
   const config = parseGPT2Config(JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')), 'config.json');
   const model = buildModel(config, await readStateDict(FIXTURE), { trainable: true });
   const ids = tf.tensor2d(golden.input_ids, undefined, 'int32');
-  const lse = tf.tidy(() => tf.logSumExp(forward(model, ids).logits, -1).arraySync() as number[][]);
+  // WebGPU in Node has no synchronous read-back (dataSync needs OffscreenCanvas): every read is awaited.
+  const lseT = tf.tidy(() => tf.logSumExp(forward(model, ids).logits, -1));
+  const lse = (await lseT.array()) as number[][];
+  lseT.dispose();
   lse.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - golden.logsumexp[i][j]) < 1e-4)));
   const params = Object.values(model.weights) as tf.Variable[];
   const { value, grads } = tf.variableGrads(() => lmLoss(model, ids), params);
-  assert.ok(Math.abs(value.dataSync()[0] - golden.loss) < 1e-4);
-  Object.keys(model.weights).forEach((n, i) => {
-    const norm = Math.sqrt(tf.tidy(() => tf.sum(tf.square(grads[params[i].name])).dataSync()[0]));
+  assert.ok(Math.abs((await value.data())[0] - golden.loss) < 1e-4);
+  for (const [i, n] of Object.keys(model.weights).entries()) {
+    const sq = tf.tidy(() => tf.sum(tf.square(grads[params[i].name])));
+    const norm = Math.sqrt((await sq.data())[0]);
+    sq.dispose();
     const ref = golden.grad_l2[`transformer.${n}`];
     assert.ok(Math.abs(norm - ref) / ref < 1e-3, `${n}: ${norm} vs ${ref}`);
-  });
+  }
   const frozen = buildModel(config, await readStateDict(FIXTURE));
   const n = golden.greedy.output_ids.length - golden.greedy.prompt_ids.length;
   const g = await generate(frozen, golden.greedy.prompt_ids, { max_new_tokens: n, do_sample: false, eos_token_id: null });

@@ -60,14 +60,14 @@ export function buildModel(config: GPT2Config, sd: StateDict, opts: BuildOptions
 }
 
 /** Random GPT-2 weights (N(0, 0.02), LayerNorm 1/0) for benchmarks of a model shape without a download. */
-export function randomModel(config: GPT2Config, opts: BuildOptions & { seed?: number } = {}): GPT2 {
+export async function randomModel(config: GPT2Config, opts: BuildOptions & { seed?: number } = {}): Promise<GPT2> {
   const sd: StateDict = new Map();
   let seed = opts.seed ?? 0;
   for (const [name, shape] of expectedShapes(config)) {
     const isNorm = /ln_\d|ln_f/.test(name);
     const t = isNorm ? (name.endsWith('weight') ? tf.ones(shape) : tf.zeros(shape))
       : name.endsWith('bias') ? tf.zeros(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', seed++);
-    sd.set(name, { shape, data: t.dataSync() as Float32Array });
+    sd.set(name, { shape, data: (await t.data()) as Float32Array }); // async: WebGPU in Node cannot read synchronously
     t.dispose();
   }
   return buildModel(config, sd, opts);

@@ -22,14 +22,14 @@ export interface GenerateResult {
 }
 
 /** Next-token logits for `ids` given the cache; returns a fresh Float32Array and the new cache (kept). */
-function step(model: GPT2, ids: number[], past: KVCache | null, lora: LoraSet | null): { logits: Float32Array; cache: KVCache } {
+async function step(model: GPT2, ids: number[], past: KVCache | null, lora: LoraSet | null): Promise<{ logits: Float32Array; cache: KVCache }> {
   const out = tf.tidy(() => {
     const { h, cache } = hidden(model, tf.tensor2d([ids], [1, ids.length], 'int32'), { past, lora });
     const C = model.config.nEmbd;
     const last = tf.reshape(tf.slice(h, [0, ids.length - 1, 0], [1, 1, C]), [1, C]) as tf.Tensor2D; // only the last position
     return { logits: logitsOf(model, last), cache: cache.flatMap((c) => [c.k, c.v]) };
   });
-  const logits = out.logits.dataSync() as Float32Array;
+  const logits = (await out.logits.data()) as Float32Array; // async: WebGPU in Node has no synchronous read-back
   out.logits.dispose();
   const cache: KVCache = [];
   for (let i = 0; i < out.cache.length; i += 2) cache.push({ k: out.cache[i] as tf.Tensor4D, v: out.cache[i + 1] as tf.Tensor4D });
@@ -54,7 +54,7 @@ export async function generate(model: GPT2, promptIds: number[], cfg: Generation
     for (let n = 0; n < cfg.max_new_tokens; n++) {
       const pastLen = cache?.[0].k.shape[2] ?? 0;
       if (pastLen + input.length > model.config.nPositions) { stoppedBy = 'n_positions'; break; }
-      const r = step(model, input, cache, opts.lora ?? null);
+      const r = await step(model, input, cache, opts.lora ?? null);
       disposeCache(cache);
       cache = r.cache;
       const logits = applyProcessors(processors, r.logits, ids);

@@ -58,12 +58,16 @@ export class AdamW {
   }
 }
 
-/** Scales grads in place so their global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping. */
-export function clipGradNorm(grads: tf.Tensor[], maxNorm: number): { norm: number; clipped: tf.Tensor[] } {
-  const norm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef >= 1) return { norm, clipped: grads };
-  const clipped = grads.map((g) => tf.mul(g, coef));
+/**
+ * torch.nn.utils.clip_grad_norm_: scales the grads so their global L2 norm is at most maxNorm, on the device
+ * (coef = min(1, maxNorm / (norm + 1e-6)), as torch computes it) with no read-back, so a GPU backend keeps its
+ * queue full between steps. Disposes the input grads; `norm` is the scalar norm before clipping (caller disposes).
+ */
+export function clipGradNorm(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; clipped: tf.Tensor[] } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1));
+  const clipped = grads.map((g) => tf.mul(g, coef)); // ×1 exactly when no clipping is needed
   grads.forEach((g) => g.dispose());
+  coef.dispose();
   return { norm, clipped };
 }

@@ -88,14 +88,13 @@ export async function train(model: GPT2, blocks: number[][], cfg: TrainConfig, d
         const lr = lrAt(step);
         const loss = await slice(async () => {
           let acc: tf.Tensor[] | null = null;
-          let lossSum = 0;
+          const losses: tf.Tensor[] = [];
           for (const b of group) {
             const x = tf.tensor2d(b.map((k) => blocks[k]), undefined, 'int32');
             const { value, grads } = tf.variableGrads(
               () => tf.div(lmLoss(model, x, { training: true, lora, nextSeed }), cfg.gradAccum) as tf.Scalar, params);
             x.dispose();
-            lossSum += (await value.data())[0] * cfg.gradAccum;
-            value.dispose();
+            losses.push(value);
             const g = params.map((p) => grads[p.name]);
             if (!acc) acc = g;
             else {
@@ -106,9 +105,13 @@ export async function train(model: GPT2, blocks: number[][], cfg: TrainConfig, d
             }
             tokens += b.length * T;
           }
-          const { clipped } = clipGradNorm(acc!, cfg.maxGradNorm);
+          const { norm, clipped } = clipGradNorm(acc!, cfg.maxGradNorm);
+          norm.dispose();
           opt.step(clipped, lr);
           clipped.forEach((t) => t.dispose());
+          // Read the losses only now: the whole step is queued, so a GPU never waits on the host mid-step.
+          let lossSum = 0;
+          for (const v of losses) { lossSum += (await v.data())[0] * cfg.gradAccum; v.dispose(); }
           return lossSum / group.length;
         });
         step += 1;

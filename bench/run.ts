@@ -5,7 +5,10 @@
  * bench/results/<date>-<hostname>-<backend>.json (or --out DIR, or --out FILE.json).
  *
  *   quijote bench [--json] [--only mini-train,124m-lora,...] [--steps N] [--seed N] [--backend wasm|cpu|webgpu|...]
- *                 [--model DIR] [--max-new-tokens N] [--out DIR] [--with-torch]
+ *                 [--model DIR] [--max-new-tokens N] [--batch-size N] [--out DIR] [--with-torch]
+ *
+ * On a GPU, QUIJOTE_BENCH_TORCH_DEVICE=cuda runs the torch twins on CUDA (fp32, TF32 off; bench/torch_device.py)
+ * and QUIJOTE_BENCH_PYTHON names the python3 that has torch (default /usr/bin/python3, Debian's).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { runTorch, torchInfo, torchScript, type TorchInfo } from './torch.ts';
 
 /** The CLI context bench needs (bot/cli/commands.ts' CliContext is structurally compatible). */
 export interface BenchContext {
-  config: { sharedDir: string; backend: string; libraryPath?: string | null; wasmThreads?: number };
+  config: { sharedDir: string; backend: string; libraryPath?: string | null; wasmThreads?: number; webgpuMatmul?: 'tiled' | 'tfjs' };
   positionals: string[];
   flags: Record<string, string | boolean | undefined>;
 }
@@ -43,7 +46,7 @@ export interface BenchReport {
   created_at: string;
   machine: MachineInfo;
   backend: BackendRecord | null;
-  settings: { steps: number; seed: number; new_tokens: number; batch_size: number; block_size: number; iterations: number; wasm_threads_env: number | null };
+  settings: { steps: number; seed: number; new_tokens: number; batch_size: number; block_size: number; webgpu_matmul: string; iterations: number; wasm_threads_env: number | null };
   torch: TorchInfo | null;
   workloads: WorkloadEntry[];
   file?: string;
@@ -103,6 +106,8 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
     modelDir: resolve(typeof f.model === 'string' ? f.model : join(sharedDir, 'models', 'es-novelas-mini')),
     tinyDir: join(REPO, 'test', 'fixtures', 'gpt2-tiny-golden'),
     steps: posInt(f, 'steps', 5),
+    batchSize: posInt(f, 'batch-size', 2),
+    webgpuMatmul: c.config.webgpuMatmul ?? 'tiled',
     seed: f.seed === undefined ? 0 : Number(f.seed),
     newTokens: posInt(f, 'max-new-tokens', 160),
     iterations: 100,
@@ -119,7 +124,7 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
 
   const report: BenchReport = {
     schema: 'quijote-bench/1', date: now.toISOString().slice(0, 10), created_at: now.toISOString(), machine: machineInfo(), backend: null,
-    settings: { steps: base.steps, seed: base.seed, new_tokens: base.newTokens, batch_size: 2, block_size: 128, iterations: base.iterations, wasm_threads_env: threadsEnv },
+    settings: { steps: base.steps, seed: base.seed, new_tokens: base.newTokens, batch_size: base.batchSize, block_size: 128, webgpu_matmul: base.webgpuMatmul, iterations: base.iterations, wasm_threads_env: threadsEnv },
     torch: tinfo, workloads: [],
   };
   for (const name of names) {
@@ -144,7 +149,7 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
   }
   const target = resolve(typeof f.out === 'string' ? f.out : join(REPO, 'bench', 'results'));
   const host = report.machine.hostname.replace(/[^A-Za-z0-9._-]/g, '_');
-  const label = `${report.backend?.name ?? base.backend}${threadsEnv ? `-threads${threadsEnv}` : ''}`;
+  const label = `${report.backend?.name ?? base.backend}${threadsEnv ? `-threads${threadsEnv}` : ''}${base.batchSize !== 2 ? `-bs${base.batchSize}` : ''}${report.backend?.name === 'webgpu' && base.webgpuMatmul === 'tfjs' ? '-tfjs-matmul' : ''}`;
   report.file = target.endsWith('.json') ? target : join(target, `${report.date}-${host}-${label}.json`);
   mkdirSync(dirname(report.file), { recursive: true });
   writeFileSync(report.file, JSON.stringify(report, null, 2) + '\n');

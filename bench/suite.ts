@@ -32,6 +32,10 @@ export interface WorkloadSpec {
   libraryPath?: string;
   /** XNNPACK threads for wasm, as the app uses them. */
   wasmThreads?: number;
+  /** Sequences per optimizer step of the training workloads (torch_reference's --bs; 2 unless --batch-size). */
+  batchSize?: number;
+  /** WebGPU: our tiled matmul or tfjs' (WEBGPU_MATMUL). */
+  webgpuMatmul?: 'tiled' | 'tfjs';
 }
 
 export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport) & {
@@ -45,7 +49,7 @@ export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthRep
 
 /** torch_reference.py arguments for the same workload (null: no twin). */
 export function torchArgs(spec: WorkloadSpec): string[] | null {
-  const steps = ['--steps', String(spec.steps)];
+  const steps = ['--steps', String(spec.steps), ...(spec.batchSize && spec.batchSize !== 2 ? ['--bs', String(spec.batchSize)] : [])];
   switch (spec.name) {
     case 'mini-train': return ['bench', '--model', spec.modelDir, ...steps];
     case '124m-lora': return ['bench', '--model', 'gpt2-124m', '--method', 'frozen', ...steps];
@@ -74,7 +78,7 @@ async function loadFor(spec: WorkloadSpec): Promise<{ model: GPT2; label: string
 
 /** Runs one workload in this process. The backend is started (once per process) from spec.backend. */
 export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
-  const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath, wasmThreads: spec.wasmThreads });
+  const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath, wasmThreads: spec.wasmThreads, webgpuTiledMatmul: spec.webgpuMatmul !== 'tfjs' });
   const backend = await backendRecord(info);
   const t0 = performance.now();
   const { model, label } = await loadFor(spec);
@@ -83,11 +87,12 @@ export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
   try {
     let r: TrainBenchResult | GenerateBenchResult | GrowthReport;
     const T = Math.min(128, model.config.nPositions);
+    const batchSize = spec.batchSize ?? 2;
     switch (spec.name) {
       case 'mini-train': case '124m-full':
-        r = await trainBench(model, { method: 'full', batchSize: 2, blockSize: T, steps: spec.steps, seed: spec.seed }); break;
+        r = await trainBench(model, { method: 'full', batchSize, blockSize: T, steps: spec.steps, seed: spec.seed }); break;
       case '124m-lora':
-        r = await trainBench(model, { method: 'lora', batchSize: 2, blockSize: T, steps: spec.steps, seed: spec.seed, lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['c_attn'] } }); break;
+        r = await trainBench(model, { method: 'lora', batchSize, blockSize: T, steps: spec.steps, seed: spec.seed, lora: { rank: 8, alpha: 16, dropout: 0.05, targets: ['c_attn'] } }); break;
       case 'mini-generate': case '124m-generate':
         r = await generateBench(model, { newTokens: Math.min(spec.newTokens, model.config.nPositions - TORCH_PROMPT.length - 1), prompt: TORCH_PROMPT }); break;
       case 'memory-generate': r = await generationGrowth(model, spec.iterations); break;

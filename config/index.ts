@@ -68,6 +68,8 @@ interface AppConfigData {
   progressIntervalMs: number;
   /** XNNPACK threads of the wasm backend; 0 = one per CPU. */
   wasmThreads: number;
+  /** WebGPU matmul: `tiled` (ours, 128×128 tiles, checked against tfjs' at start) or `tfjs`. */
+  webgpuMatmul: 'tiled' | 'tfjs';
   /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
   libraryPath: string | null;
 }
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     slack: readSlack(r),
     progressIntervalMs: r.positiveInt('PROGRESS_INTERVAL_MS', 3000),
     wasmThreads: r.nonNegativeInt('WASM_THREADS', 0),
+    webgpuMatmul: r.oneOf('WEBGPU_MATMUL', ['tiled', 'tfjs'] as const, 'tiled'),
     libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
   };
   if (r.errors.length > 0) {

@@ -55,7 +55,7 @@ function vulkanLoaderPresent(libraryPath: string | undefined): boolean {
   return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
 }
 
-async function tryWebgpu(libraryPath: string | undefined): Promise<Attempt> {
+async function tryWebgpu(libraryPath: string | undefined, tiledMatmul: boolean, log: Log): Promise<Attempt> {
   if (!vulkanLoaderPresent(libraryPath)) return { ok: false, reason: 'sin cargador Vulkan (libvulkan.so.1), necesario para WebGPU en Linux' };
   let webgpu: { create(flags: string[]): unknown; globals: Record<string, unknown> };
   try {
@@ -81,8 +81,46 @@ async function tryWebgpu(libraryPath: string | undefined): Promise<Attempt> {
     return { ok: false, reason: 'falta @tensorflow/tfjs-backend-webgpu' };
   }
   if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: 'tfjs no pudo iniciar WebGPU' };
+  watchGpuErrors();
   const info = adapter.info ?? {};
-  return { ok: true, reason: 'GPU por WebGPU', detail: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') };
+  let matmul = 'matmul de tfjs';
+  if (tiledMatmul) {
+    // Our 128×128-tiled BatchMatMul (kernels/webgpu-matmul.ts), only after it agrees with tfjs' on this device.
+    const { registerWebgpuMatmul, selfCheckWebgpuMatmul } = await import('./kernels/webgpu-matmul.ts');
+    const err = await selfCheckWebgpuMatmul();
+    if (err < 1e-4) { registerWebgpuMatmul(); matmul = 'matmul en teselas 128×128'; }
+    else log(`⚠️  el matmul en teselas no coincide con el de tfjs en este dispositivo (error relativo ${err.toExponential(2)}): sigo con el de tfjs`);
+  }
+  return { ok: true, reason: `GPU por WebGPU, ${matmul}`, detail: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') };
+}
+
+const gpuErrors: string[] = [];
+let gpuErrorsSeen = 0;
+
+/**
+ * Dawn reports a failed shader or dispatch as an "uncaptured error" and tfjs carries on with garbage: record
+ * them so the trainer and generation can stop with GPU_ERROR instead of training on wrong numbers.
+ */
+function watchGpuErrors(): void {
+  const device = (tf.backend() as unknown as { device?: { onuncapturederror: unknown } }).device;
+  if (!device) return;
+  device.onuncapturederror = (ev: { error?: { message?: string } }) => {
+    gpuErrors.push(String(ev.error?.message ?? ev).split('\n')[0]);
+  };
+}
+
+/** WebGPU errors since the backend started (empty on other backends). */
+export const webgpuErrors = (): readonly string[] => gpuErrors;
+
+/** Throws GPU_ERROR if the GPU reported an error since the last check. */
+export function checkGpuErrors(): void {
+  if (gpuErrors.length === gpuErrorsSeen) return;
+  const first = gpuErrors[gpuErrorsSeen];
+  const n = gpuErrors.length - gpuErrorsSeen;
+  gpuErrorsSeen = gpuErrors.length;
+  throw new QuijoteError('GPU_ERROR', `La GPU (WebGPU) rechazó ${n} operación(es): ${first}`, {
+    hint: 'Los resultados no serían fiables. Prueba WEBGPU_MATMUL=tfjs o --backend wasm, y avisa del error.',
+  });
 }
 
 /**
@@ -123,6 +161,8 @@ export interface BackendOptions {
   libraryPath?: string;
   /** XNNPACK threads for the wasm backend (1: the single-threaded build). */
   wasmThreads?: number;
+  /** WebGPU: our tiled matmul (true, the default) or tfjs' own (false). */
+  webgpuTiledMatmul?: boolean;
 }
 
 /**
@@ -141,7 +181,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     let attempt: Attempt;
     try {
       attempt = name === 'tensorflow' ? await tryTensorflow(log, options.libraryPath)
-        : name === 'webgpu' ? await tryWebgpu(options.libraryPath)
+        : name === 'webgpu' ? await tryWebgpu(options.libraryPath, options.webgpuTiledMatmul ?? true, log)
         : name === 'wasm' ? await tryWasm(options.wasmThreads ?? 1, log)
         : await tryCpu();
     } catch (e) {

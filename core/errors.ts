@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_CONFIG'
   | 'BACKEND_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
+  | 'GPU_ERROR'
   | 'CANCELLED'
   | 'NOT_TRAINED'
   | 'FORBIDDEN'

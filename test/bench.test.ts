@@ -30,7 +30,7 @@ test('bench runs training and generation workloads on the tiny model and writes 
   assert.ok(r.machine.cpu_count >= 1 && r.machine.total_memory_gb > 0 && r.machine.node.startsWith('v'));
   assert.equal(r.backend?.name, 'wasm');
   assert.ok((r.backend?.wasm_threads ?? 0) >= 1);
-  assert.deepEqual(r.settings, { steps: 2, seed: 3, new_tokens: 16, batch_size: 2, block_size: 128, iterations: 100, wasm_threads_env: r.settings.wasm_threads_env });
+  assert.deepEqual(r.settings, { steps: 2, seed: 3, new_tokens: 16, batch_size: 2, block_size: 128, webgpu_matmul: 'tiled', iterations: 100, wasm_threads_env: r.settings.wasm_threads_env });
   assert.equal(r.torch, null);
   assert.deepEqual(r.workloads.map((w) => [w.name, w.ok, w.error]), [['mini-train', true, undefined], ['mini-generate', true, undefined]]);
 

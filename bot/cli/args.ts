@@ -60,6 +60,7 @@ export function settingsFrom(config: AppConfig, f: Flags): EngineSettings {
     model: f.model ?? config.model,
     backend: backend as EngineSettings['backend'],
     wasmThreads: num('threads', f.threads, config.wasmThreads, 'int'),
+    webgpuMatmul: config.webgpuMatmul,
     text: { file: f.text ?? config.text.file, url: config.text.url, startAt },
     dataDir: config.dataDir,
     hf: config.hf,

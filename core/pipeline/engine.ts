@@ -28,6 +28,8 @@ export interface EngineSettings {
   backend: BackendRequest;
   /** XNNPACK threads for wasm: 0 or absent = one per CPU. */
   wasmThreads?: number;
+  /** WebGPU matmul (config WEBGPU_MATMUL): ours, tiled, by default. */
+  webgpuMatmul?: 'tiled' | 'tfjs';
   text: { file: string | null; url: string; startAt: RegExp | null };
   dataDir: string;
   hf: Readonly<Record<string, string | undefined>>;
@@ -74,7 +76,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
   const direct: GpuSlice = (fn) => fn();
 
   const ready = () => (started ??= (async () => {
-    const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath, wasmThreads: settings.wasmThreads || cpus().length });
+    const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath, wasmThreads: settings.wasmThreads || cpus().length, webgpuTiledMatmul: settings.webgpuMatmul !== 'tfjs' });
     const hub = hubOptionsFromEnv(settings.hf, homedir());
     const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload, now: deps.now });
     const base = await loadModelFolder(dir);

@@ -4,6 +4,7 @@
  * a seeded RNG (or argmax when greedy), max_new_tokens, and a stop at EOS. `onToken` sees every new token.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { checkGpuErrors } from '../backend.ts';
 import { hidden, logitsOf, type GPT2, type KVCache, type LoraSet } from '../model/gpt2.ts';
 import { applyProcessors, argmax, buildProcessors, sampleFrom, type GenerationConfig } from './processors.ts';
 import { createRng, type Rng } from './rng.ts';
@@ -30,6 +31,7 @@ async function step(model: GPT2, ids: number[], past: KVCache | null, lora: Lora
     return { logits: logitsOf(model, last), cache: cache.flatMap((c) => [c.k, c.v]) };
   });
   const logits = (await out.logits.data()) as Float32Array; // async: WebGPU in Node has no synchronous read-back
+  checkGpuErrors();
   out.logits.dispose();
   const cache: KVCache = [];
   for (let i = 0; i < out.cache.length; i += 2) cache.push({ k: out.cache[i] as tf.Tensor4D, v: out.cache[i + 1] as tf.Tensor4D });

@@ -59,12 +59,26 @@ export class AdamW {
 }
 
 /**
+ * Sum of same-shape tensors by pairwise adds. Not tf.addN: its WebGPU kernel binds every input to one shader and
+ * fails (silently, a Dawn validation error) past the device's storage-buffer limit, 8 by default.
+ */
+export function sumAll(ts: tf.Tensor[]): tf.Tensor {
+  let xs = ts;
+  while (xs.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < xs.length; i += 2) next.push(i + 1 < xs.length ? tf.add(xs[i], xs[i + 1]) : xs[i]);
+    xs = next;
+  }
+  return xs[0];
+}
+
+/**
  * torch.nn.utils.clip_grad_norm_: scales the grads so their global L2 norm is at most maxNorm, on the device
  * (coef = min(1, maxNorm / (norm + 1e-6)), as torch computes it) with no read-back, so a GPU backend keeps its
  * queue full between steps. Disposes the input grads; `norm` is the scalar norm before clipping (caller disposes).
  */
 export function clipGradNorm(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; clipped: tf.Tensor[] } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  const norm = tf.tidy(() => tf.sqrt(sumAll(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
   const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1));
   const clipped = grads.map((g) => tf.mul(g, coef)); // ×1 exactly when no clipping is needed
   grads.forEach((g) => g.dispose());

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GpuSlice, TrainProgress } from '../engine.ts';
+import { checkGpuErrors } from '../backend.ts';
 import { QuijoteError } from '../errors.ts';
 import type { GPT2, LoraSet } from '../model/gpt2.ts';
 import { createRng, shuffle } from '../sample/rng.ts';
@@ -112,6 +113,7 @@ export async function train(model: GPT2, blocks: number[][], cfg: TrainConfig, d
           // Read the losses only now: the whole step is queued, so a GPU never waits on the host mid-step.
           let lossSum = 0;
           for (const v of losses) { lossSum += (await v.data())[0] * cfg.gradAccum; v.dispose(); }
+          checkGpuErrors();
           return lossSum / group.length;
         });
         step += 1;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkGpuErrors, initBackend, webgpuErrors } from '../core/backend.ts';
 import { isWebgpuMatmulRegistered } from '../core/kernels/webgpu-matmul.ts';
+import { webgpuDropoutMask } from '../core/kernels/webgpu-random.ts';
 import { AdamW, clipGradNorm } from '../core/train/adamw.ts';
 import { isQuijoteError } from '../core/errors.ts';
 import { readStateDict } from '../core/model/checkpoint.ts';
@@ -114,6 +115,18 @@ test('WebGPU: the tiled matmul matches a float64 product for every transpose, ra
     tf.dispose([x, y, out]);
   }
   assert.deepEqual(webgpuErrors(), []);
+});
+
+test('WebGPU: dropout masks made on the GPU drop the right share, scale the rest, and repeat for a seed', { skip: why ?? false }, async () => {
+  const read = async (shape: number[], rate: number, seed: number) => { const m = webgpuDropoutMask(shape, rate, seed); const d = await m.data(); m.dispose(); return d as Float32Array; };
+  const a = await read([600, 500], 0.1, 5), b = await read([600, 500], 0.1, 5), c = await read([600, 500], 0.1, 6);
+  const zeros = a.filter((v) => v === 0).length / a.length;
+  assert.ok(Math.abs(zeros - 0.1) < 0.005, `dropped share ${zeros}`); // 300k draws: σ ≈ 0.0005
+  assert.ok(a.every((v) => v === 0 || Math.abs(v - 1 / 0.9) < 1e-6));
+  assert.deepEqual(a, b, 'same seed, same mask');
+  assert.ok(a.some((v, i) => v !== c[i]), 'another seed, another mask');
+  const half = await read([4001], 0.5, 9);
+  assert.ok(Math.abs(half.filter((v) => v === 0).length / 4001 - 0.5) < 0.04);
 });
 
 test('WebGPU: gradient clipping over many tensors (more than a shader can bind) is right', { skip: why ?? false }, async () => {

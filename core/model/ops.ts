@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { canFuse } from '../kernels/wasm-extra.ts';
+import { webgpuDropoutMask } from '../kernels/webgpu-random.ts';
 
 
 /** Is this tensor a weight that receives gradients? */
@@ -182,11 +183,12 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number)
 
 /**
  * Inverted dropout with tf.dropout's mask for the same seed (so runs match core's), as one custom-gradient op
- * that saves only the multiplier (tf.dropout keeps 4 full-size intermediates and as many gradients).
+ * that saves only the multiplier (tf.dropout keeps 4 full-size intermediates and as many gradients). On WebGPU
+ * the mask is made on the GPU (kernels/webgpu-random.ts): tf.dropout draws its numbers in JavaScript.
  */
 export function dropoutOp(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   const f = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
-    const keep = tf.dropout(tf.onesLike(xx), rate, undefined, seed);
+    const keep = tf.getBackend() === 'webgpu' ? webgpuDropoutMask(xx.shape, rate, seed) : tf.dropout(tf.onesLike(xx), rate, undefined, seed);
     save([keep]);
     return { value: tf.mul(xx, keep), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0])] };
   });

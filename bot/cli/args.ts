@@ -15,7 +15,7 @@ export const FLAGS = {
   'warmup-steps': { type: 'string' }, 'weight-decay': { type: 'string' }, 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' },
   prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
   'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, greedy: { type: 'boolean' }, compare: { type: 'boolean' },
-  json: { type: 'boolean' }, threads: { type: 'string' }, 'with-torch': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, steps: { type: 'string' }, only: { type: 'string' },
+  json: { type: 'boolean' }, threads: { type: 'string' }, 'with-torch': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, steps: { type: 'string' }, only: { type: 'string' }, 'batch-size': { type: 'string' },
 } as const;
 
 export type Flags = { [K in keyof typeof FLAGS]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? boolean : string };

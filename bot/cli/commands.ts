@@ -210,7 +210,7 @@ Uso:
   quijote tokenize --model DIR_O_ID "texto" [--json]
   quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
   quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
-                [--steps N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
+                [--steps N] [--batch-size N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
 
 Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
 `;

@@ -82,6 +82,7 @@ async function tryWebgpu(libraryPath: string | undefined, tiledMatmul: boolean, 
   }
   if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: 'tfjs no pudo iniciar WebGPU' };
   watchGpuErrors();
+  (await import('./kernels/webgpu-fused.ts')).registerWebgpuFusedKernels();
   const info = adapter.info ?? {};
   let matmul = 'matmul de tfjs';
   if (tiledMatmul) {

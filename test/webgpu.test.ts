@@ -10,9 +10,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkGpuErrors, initBackend, webgpuErrors } from '../core/backend.ts';
-import { isWebgpuMatmulRegistered } from '../core/kernels/webgpu-matmul.ts';
+import { isWebgpuMatmulRegistered, tiledMatMulTensor } from '../core/kernels/webgpu-matmul.ts';
 import { webgpuDropoutMask } from '../core/kernels/webgpu-random.ts';
 import { AdamW, clipGradNorm } from '../core/train/adamw.ts';
+import { geluNew, layerNorm } from '../core/model/ops.ts';
+import { canFuse } from '../core/kernels/wasm-extra.ts';
+import '@tensorflow/tfjs-backend-cpu';
 import { isQuijoteError } from '../core/errors.ts';
 import { readStateDict } from '../core/model/checkpoint.ts';
 import { parseGPT2Config } from '../core/model/config.ts';
@@ -96,7 +99,7 @@ test('WebGPU: the tiled matmul matches a float64 product for every transpose, ra
   let seed = 11;
   for (const [sa, sb, ta, tb] of cases) {
     const x = tf.randomNormal(sa, 0, 1, 'float32', seed++), y = tf.randomNormal(sb, 0, 1, 'float32', seed++);
-    const out = tf.matMul(x, y, ta, tb);
+    const out = tiledMatMulTensor(x, y, ta, tb); // the kernel itself: these sizes are below its dispatch threshold
     const [xd, yd, od] = await Promise.all([x.data(), y.data(), out.data()]);
     const K = ta ? sa.at(-2)! : sa.at(-1)!, M = ta ? sa.at(-1)! : sa.at(-2)!, N = tb ? sb.at(-2)! : sb.at(-1)!;
     const batches = od.length / (M * N), aStride = xd.length === M * K ? 0 : M * K, bStride = yd.length === K * N ? 0 : K * N;
@@ -127,6 +130,42 @@ test('WebGPU: dropout masks made on the GPU drop the right share, scale the rest
   assert.ok(a.some((v, i) => v !== c[i]), 'another seed, another mask');
   const half = await read([4001], 0.5, 9);
   assert.ok(Math.abs(half.filter((v) => v === 0).length / 4001 - 0.5) < 0.04);
+});
+
+test('WebGPU: fused LayerNorm, gelu_new and AdamW kernels match the composed ops', { skip: why ?? false }, async () => {
+  const maxDiff = async (a: tf.Tensor, b: tf.Tensor) => { const [x, y] = (await Promise.all([a.data(), b.data()])) as Float32Array[]; return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0); };
+  const x = tf.randomNormal([3, 70, 300], 0, 2, 'float32', 1), g = tf.randomNormal([300], 1, 0.1, 'float32', 2), b = tf.randomNormal([300], 0, 0.1, 'float32', 3);
+  const fused = layerNorm(x, g, b, 1e-5); // no tape: the fused kernel
+  assert.ok(canFuse('QuijoteLayerNorm'));
+  const { mean, variance } = tf.moments(x, -1, true);
+  const ref = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+  assert.ok((await maxDiff(fused, ref)) < 1e-4, 'LayerNorm');
+  const gel = geluNew(x);
+  const gref = tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI)))));
+  assert.ok((await maxDiff(gel, gref)) < 1e-4, 'gelu_new');
+  // AdamW: the fused WebGPU update against the same update on the cpu backend, over three steps with a clip factor
+  const shapes = [[50, 30], [7]];
+  const rand = (s: number[], seed: number) => { const t = tf.randomNormal(s, 0, 1, 'float32', seed); const d = t.dataSync(); t.dispose(); return d; };
+  await tf.setBackend('cpu'); // draw the data on the cpu backend: WebGPU cannot read back synchronously
+  const init = shapes.map((s, i) => rand(s, 10 + i));
+  const gradData = [0, 1, 2].map((k) => shapes.map((s, i) => rand(s, 100 + 10 * k + i)));
+  await tf.setBackend('webgpu');
+  const gradsAt = (k: number) => shapes.map((s, i) => tf.tensor(gradData[k][i], s));
+  const run = async () => {
+    const ps = init.map((d, i) => tf.variable(tf.tensor(d, shapes[i])));
+    const opt = new AdamW(ps, { weightDecay: 0.01 });
+    for (let k = 0; k < 3; k++) { const gs = gradsAt(k); const c = tf.scalar(0.7); opt.step(gs, 1e-2, c); tf.dispose([...gs, c]); }
+    const out = await Promise.all(ps.map((p) => p.data()));
+    opt.dispose(); tf.dispose(ps);
+    return out;
+  };
+  const gpu = await run();
+  await tf.setBackend('cpu');
+  const cpu = await run();
+  await tf.setBackend('webgpu');
+  gpu.forEach((d, i) => d.forEach((v, j) => assert.ok(Math.abs(v - cpu[i][j]) < 1e-5, `AdamW param ${i}[${j}]: ${v} vs ${cpu[i][j]}`)));
+  tf.dispose([x, g, b, fused, mean, variance, ref, gel, gref]);
+  checkGpuErrors();
 });
 
 test('WebGPU: gradient clipping over many tensors (more than a shader can bind) is right', { skip: why ?? false }, async () => {

@@ -99,9 +99,13 @@ export function registerFusedKernels(): void {
   if (!tf.getKernel('QuijoteGeluNew', 'wasm')) tf.registerKernel({ kernelName: 'QuijoteGeluNew', backendName: 'wasm', kernelFunc: geluKernel as tf.KernelFunc });
 }
 
-/** True when a fused inference kernel may replace the composed op: wasm, registered, and no tape recording. */
+/**
+ * True when a fused inference kernel may replace the composed op: wasm or webgpu (kernels/webgpu-fused.ts),
+ * registered there, and no tape recording.
+ */
 export function canFuse(name: string): boolean {
-  return tf.getBackend() === 'wasm' && !!tf.getKernel(name, 'wasm') && !(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+  const b = tf.getBackend();
+  return (b === 'wasm' || b === 'webgpu') && !!tf.getKernel(name, b) && !(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
 let registered = false;

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { variableFrom } from '../model/ops.ts';
+import { adamwUpdate } from '../kernels/webgpu-fused.ts';
 
 export interface AdamWOptions { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
 
@@ -26,12 +27,17 @@ export class AdamW {
 
   get steps(): number { return this.t; }
 
-  /** One update with learning rate `lr`; `grads[i]` belongs to `params[i]`. Does not dispose the grads. */
-  step(grads: tf.Tensor[], lr: number): void {
+  /**
+   * One update with learning rate `lr`; `grads[i]` belongs to `params[i]` and is used as grads[i]·scale when a
+   * scale (the clipping factor, a scalar tensor) is given. Does not dispose the grads nor the scale.
+   */
+  step(grads: tf.Tensor[], lr: number, scale?: tf.Tensor): void {
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
     const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
     const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+    const fused = tf.getBackend() === 'webgpu'; // one dispatch per new tensor, constants as uniforms
+    const one = fused && !scale ? tf.scalar(1) : null;
     this.params.forEach((p, i) => {
       const g = grads[i];
       let m = this.m.get(p), v = this.v.get(p);
@@ -41,15 +47,23 @@ export class AdamW {
         this.m.set(p, m); this.v.set(p, v);
       }
       const mm = m, vv = v;
+      if (fused) {
+        const r = adamwUpdate(p, g, mm, vv, scale ?? one!, { beta1: b1, beta2: b2, eps, decay: 1 - lr * wd, stepSize, sqrtBc2 });
+        mm.assign(r.m); vv.assign(r.v); p.assign(r.p);
+        tf.dispose([r.m, r.v, r.p]);
+        return;
+      }
       tf.tidy(() => {
-        const m1 = tf.add(tf.mul(mm, b1), tf.mul(g, 1 - b1));
-        const v1 = tf.add(tf.mul(vv, b2), tf.mul(tf.square(g), 1 - b2));
+        const gs = scale ? tf.mul(g, scale) : g;
+        const m1 = tf.add(tf.mul(mm, b1), tf.mul(gs, 1 - b1));
+        const v1 = tf.add(tf.mul(vv, b2), tf.mul(tf.square(gs), 1 - b2));
         const decayed = wd !== 0 ? tf.mul(p, 1 - lr * wd) : p;
         const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), eps);
         mm.assign(m1); vv.assign(v1);
         p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
       });
     });
+    one?.dispose();
   }
 
   dispose(): void {
@@ -59,28 +73,31 @@ export class AdamW {
 }
 
 /**
- * Sum of same-shape tensors by pairwise adds. Not tf.addN: its WebGPU kernel binds every input to one shader and
- * fails (silently, a Dawn validation error) past the device's storage-buffer limit, 8 by default.
+ * Sum of scalars as one concat and one sum. Not tf.addN: its WebGPU kernel binds every input to one shader and
+ * fails (silently, a Dawn validation error) past the device's storage-buffer limit, 8 by default; tfjs' WebGPU
+ * concat splits its inputs into groups that fit.
  */
-export function sumAll(ts: tf.Tensor[]): tf.Tensor {
-  let xs = ts;
-  while (xs.length > 1) {
-    const next: tf.Tensor[] = [];
-    for (let i = 0; i < xs.length; i += 2) next.push(i + 1 < xs.length ? tf.add(xs[i], xs[i + 1]) : xs[i]);
-    xs = next;
-  }
-  return xs[0];
+export function sumScalars(ts: tf.Tensor[]): tf.Scalar {
+  return tf.sum(tf.concat(ts.map((t) => tf.reshape(t, [1])))) as tf.Scalar;
 }
 
 /**
- * torch.nn.utils.clip_grad_norm_: scales the grads so their global L2 norm is at most maxNorm, on the device
- * (coef = min(1, maxNorm / (norm + 1e-6)), as torch computes it) with no read-back, so a GPU backend keeps its
- * queue full between steps. Disposes the input grads; `norm` is the scalar norm before clipping (caller disposes).
+ * torch.nn.utils.clip_grad_norm_'s factor, on the device (no read-back, so a GPU keeps its queue full):
+ * coef = min(1, maxNorm / (norm + 1e-6)). Returns it with the global L2 norm; the caller disposes both.
+ */
+export function clipCoefficient(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar } {
+  const norm = tf.tidy(() => tf.sqrt(sumScalars(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) as tf.Scalar);
+  return { norm, coef };
+}
+
+/**
+ * clip_grad_norm_ as new tensors: grads·coef (×1 exactly when no clipping is needed). Disposes the input grads;
+ * `norm` is the norm before clipping (caller disposes). The trainer passes the factor to AdamW instead.
  */
 export function clipGradNorm(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; clipped: tf.Tensor[] } {
-  const norm = tf.tidy(() => tf.sqrt(sumAll(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
-  const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1));
-  const clipped = grads.map((g) => tf.mul(g, coef)); // ×1 exactly when no clipping is needed
+  const { norm, coef } = clipCoefficient(grads, maxNorm);
+  const clipped = grads.map((g) => tf.mul(g, coef));
   grads.forEach((g) => g.dispose());
   coef.dispose();
   return { norm, clipped };

@@ -10,7 +10,7 @@ import { checkGpuErrors } from '../backend.ts';
 import { QuijoteError } from '../errors.ts';
 import type { GPT2, LoraSet } from '../model/gpt2.ts';
 import { createRng, shuffle } from '../sample/rng.ts';
-import { AdamW, clipGradNorm } from './adamw.ts';
+import { AdamW, clipCoefficient } from './adamw.ts';
 import { createLora, loraVariables, type LoraOptions } from './lora.ts';
 import { lmLoss } from './loss.ts';
 import { linearSchedule, optimizerStepsPerEpoch } from './schedule.ts';
@@ -106,10 +106,9 @@ export async function train(model: GPT2, blocks: number[][], cfg: TrainConfig, d
             }
             tokens += b.length * T;
           }
-          const { norm, clipped } = clipGradNorm(acc!, cfg.maxGradNorm);
-          norm.dispose();
-          opt.step(clipped, lr);
-          clipped.forEach((t) => t.dispose());
+          const { norm, coef } = clipCoefficient(acc!, cfg.maxGradNorm);
+          opt.step(acc!, lr, coef); // clip_grad_norm_'s factor applied inside the update
+          tf.dispose([...acc!, norm, coef]);
           // Read the losses only now: the whole step is queued, so a GPU never waits on the host mid-step.
           let lossSum = 0;
           for (const v of losses) { lossSum += (await v.data())[0] * cfg.gradAccum; v.dispose(); }

@@ -143,6 +143,27 @@ test('WebGPU: fused LayerNorm, gelu_new and AdamW kernels match the composed ops
   const gel = geluNew(x);
   const gref = tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI)))));
   assert.ok((await maxDiff(gel, gref)) < 1e-4, 'gelu_new');
+  // training: the fused forward + backward (tape on) against the composed ops' gradients on the cpu backend
+  const lossOf = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(geluNew(layerNorm(xx, gg, bb, 1e-5)), w)) as tf.Scalar;
+  const gradsOn = async (backend: string, data: Float32Array[]) => {
+    await tf.setBackend(backend);
+    const [xx, gg, bb, w] = [tf.tensor(data[0], [3, 70, 300]), tf.tensor(data[1], [300]), tf.tensor(data[2], [300]), tf.tensor(data[3], [3, 70, 300])];
+    const gr = tf.grads((a1: tf.Tensor, a2: tf.Tensor, a3: tf.Tensor) => lossOf(a1, a2, a3, w))([xx, gg, bb]);
+    const out = (await Promise.all(gr.map((t) => t.data()))) as Float32Array[];
+    tf.dispose([xx, gg, bb, w, ...gr]);
+    return out;
+  };
+  const wT = tf.randomNormal([3, 70, 300], 0, 1, 'float32', 4);
+  const data = (await Promise.all([x, g, b, wT].map((t) => t.data()))) as Float32Array[];
+  wT.dispose();
+  const gpuGrads = await gradsOn('webgpu', data);
+  const cpuGrads = await gradsOn('cpu', data);
+  await tf.setBackend('webgpu');
+  for (const [i, name] of ['dx', 'dgamma', 'dbeta'].entries()) {
+    const scale = cpuGrads[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const err = gpuGrads[i].reduce((m, v, j) => Math.max(m, Math.abs(v - cpuGrads[i][j])), 0);
+    assert.ok(err / scale < 1e-4, `${name} of LayerNorm → gelu_new: max |Δ| ${err} of ${scale}`);
+  }
   // AdamW: the fused WebGPU update against the same update on the cpu backend, over three steps with a clip factor
   const shapes = [[50, 30], [7]];
   const rand = (s: number[], seed: number) => { const t = tf.randomNormal(s, 0, 1, 'float32', seed); const d = t.dataSync(); t.dispose(); return d; };

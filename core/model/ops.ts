@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { canFuse } from '../kernels/wasm-extra.ts';
 import { webgpuDropoutMask } from '../kernels/webgpu-random.ts';
+import { fusedTrainingOps } from '../kernels/webgpu-fused.ts';
 
 
 /** Is this tensor a weight that receives gradients? */
@@ -138,6 +139,16 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scal
  */
 export function geluNew(x: tf.Tensor): tf.Tensor {
   if (canFuse('QuijoteGeluNew')) return tf.engine().runKernel('QuijoteGeluNew', { x }) as tf.Tensor;
+  if (fusedTrainingOps()) { // WebGPU: one dispatch each way (kernels/webgpu-fused.ts)
+    const f = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xx]);
+      return {
+        value: tf.engine().runKernel('QuijoteGeluNew', { x: xx }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.engine().runKernel('QuijoteGeluNewGrad', { x: saved[0], dy }) as tf.Tensor],
+      };
+    });
+    return f(x);
+  }
   const k = 2 * Math.sqrt(2 / Math.PI), a = 0.044715;
   const sig = (xx: tf.Tensor) => tf.sigmoid(tf.mul(tf.mul(xx, tf.add(tf.mul(tf.mul(xx, xx), a), 1)), k));
   const f = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -162,6 +173,22 @@ export function geluNew(x: tf.Tensor): tf.Tensor {
  */
 export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
   if (canFuse('QuijoteLayerNorm')) return tf.engine().runKernel('QuijoteLayerNorm', { x, gamma: g, beta: b }, { eps }) as tf.Tensor;
+  if (fusedTrainingOps()) { // WebGPU: 1 dispatch forward, 5 backward (kernels/webgpu-fused.ts)
+    const f = custom((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xx, gg]);
+      return {
+        value: tf.engine().runKernel('QuijoteLayerNorm', { x: xx, gamma: gg, beta: bb }, { eps }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, gs] = saved;
+          const lead = [...Array(dy.rank - 1).keys()];
+          const dx = tf.engine().runKernel('QuijoteLayerNormGradX', { x: xs, gamma: gs, dy }, { eps }) as tf.Tensor;
+          const xhat = tf.engine().runKernel('QuijoteLayerNormXhat', { x: xs }, { eps }) as tf.Tensor;
+          return [dx, tf.sum(tf.mul(dy, xhat), lead), tf.sum(dy, lead)];
+        },
+      };
+    });
+    return f(x, g, b);
+  }
   const f = custom((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
     const { mean, variance } = tf.moments(xx, -1, true);
     const rstd = tf.rsqrt(tf.add(variance, eps));

@@ -86,7 +86,9 @@ export function sumScalars(ts: tf.Tensor[]): tf.Scalar {
  * coef = min(1, maxNorm / (norm + 1e-6)). Returns it with the global L2 norm; the caller disposes both.
  */
 export function clipCoefficient(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar } {
-  const norm = tf.tidy(() => tf.sqrt(sumScalars(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  // Row sums first: tfjs' WebGPU Sum reduces to one value with a single workgroup (slow over wte's 38.6M values).
+  const sq = (g: tf.Tensor) => (g.rank >= 2 ? tf.sum(tf.sum(tf.square(g), -1)) : tf.sum(tf.square(g)));
+  const norm = tf.tidy(() => tf.sqrt(sumScalars(grads.map(sq))) as tf.Scalar);
   const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) as tf.Scalar);
   return { norm, coef };
 }

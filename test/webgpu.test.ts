@@ -190,9 +190,10 @@ test('WebGPU: fused LayerNorm, gelu_new and AdamW kernels match the composed ops
 });
 
 test('WebGPU: gradient clipping over many tensors (more than a shader can bind) is right', { skip: why ?? false }, async () => {
-  const grads = Array.from({ length: 40 }, (_, i) => tf.fill([3], i % 2 ? 1 : -1)); // norm √120
+  const grads = Array.from({ length: 40 }, (_, i) => tf.fill([3], i % 2 ? 1 : -1)); // Σg² = 120
+  grads.push(tf.fill([300, 1000], 0.01)); // + 30, from a tensor far larger than one workgroup
   const { norm, clipped } = clipGradNorm(grads, 1);
-  assert.ok(Math.abs((await norm.data())[0] - Math.sqrt(120)) < 1e-4);
+  assert.ok(Math.abs((await norm.data())[0] - Math.sqrt(150)) < 1e-3, `norm ${(await norm.data())[0]}`);
   const total = Math.sqrt((await Promise.all(clipped.map((c) => c.data()))).flatMap((d) => Array.from(d)).reduce((s, v) => s + v * v, 0));
   assert.ok(Math.abs(total - 1) < 1e-5, `clipped norm ${total}`);
   tf.dispose([norm, ...clipped]);

@@ -11,14 +11,13 @@
  *                     statistics; x̂ for dγ from QuijoteLayerNormXhat) instead of ~10 + ~11; gelu_new as 1 + 1
  *                     (QuijoteGeluNewGrad) instead of ~7 + ~9 — see ops.ts.
  *   adamwUpdate       torch.optim.AdamW for one parameter, with the gradient-clipping factor applied on the
- *                     way in: 2 dispatches (new p; new packed m, v) instead of ~12 ops and ~8 scalar uploads.
- *   sumOfSquares      the clipping norm's Σg² over all parameters: one dispatch per parameter into one buffer.
+ *                     way in: 3 dispatches (new p, m, v) instead of ~12 ops and ~8 scalar uploads.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
 interface TensorInfo { dataId: object; shape: number[]; dtype: string }
 interface WebGPUBackendLike {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>, output?: TensorInfo): TensorInfo;
+  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;
 }
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 
@@ -188,86 +187,33 @@ export const fusedTrainingOps = (): boolean => tf.getBackend() === 'webgpu' && !
 
 export interface AdamWScalars { beta1: number; beta2: number; eps: number; decay: number; stepSize: number; sqrtBc2: number }
 
-const ADAMW_UNIFORMS = 'n : i32, half : i32, b1 : f32, b2 : f32, decay : f32, stepSize : f32, sqrtBc2 : f32, eps : f32,';
-// The moments live packed as MV = [m; v] (2n values), so an update is 2 dispatches: the new p (from the old MV),
-// then the new MV. Every program reads every input it binds (WebGPU's 'auto' layout drops unused bindings).
-const ADAMW_P = `
+const ADAMW_UNIFORMS = 'n : i32, b1 : f32, b2 : f32, decay : f32, stepSize : f32, sqrtBc2 : f32, eps : f32,';
+// Every variant reads every input: WebGPU's 'auto' pipeline layout leaves out bindings a shader never touches,
+// and tfjs binds them all.
+const adamwBody = (which: 'p' | 'm' | 'v') => `
       let g = G[i] * S[0];
-      let m1 = uniforms.b1 * MV[i] + (1.0 - uniforms.b1) * g;
-      let v1 = uniforms.b2 * MV[uniforms.half + i] + (1.0 - uniforms.b2) * g * g;
-      result[i] = P[i] * uniforms.decay - (m1 / (sqrt(v1) / uniforms.sqrtBc2 + uniforms.eps)) * uniforms.stepSize;`;
-const ADAMW_MV = `
-      let first = i < uniforms.half;
-      let g = G[select(i - uniforms.half, i, first)] * S[0];
-      result[i] = select(uniforms.b2 * MV[i] + (1.0 - uniforms.b2) * g * g, uniforms.b1 * MV[i] + (1.0 - uniforms.b1) * g, first);`;
+      let m1 = uniforms.b1 * M[i] + (1.0 - uniforms.b1) * g;
+      let v1 = uniforms.b2 * V[i] + (1.0 - uniforms.b2) * g * g;
+      let p1 = P[i] * uniforms.decay - (m1 / (sqrt(v1) / uniforms.sqrtBc2 + uniforms.eps)) * uniforms.stepSize;
+      result[i] = ${which}1;`;
 
 /**
- * One AdamW update of p (torch.optim.AdamW) with gradient g·scale on WebGPU, the moments packed in `mv`
- * ([2·p.size]: m then v). Returns the new p and mv as fresh tensors (the caller assigns them); `scale` is a
- * 1-element tensor (the clipping factor).
+ * One AdamW update of p (torch.optim.AdamW) with gradient g·scale, on WebGPU: returns the new p, m and v as fresh
+ * tensors (the caller assigns them); `scale` is a 1-element tensor (the clipping factor).
  */
-export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, mv: tf.Tensor, scale: tf.Tensor, s: AdamWScalars): { p: tf.Tensor; mv: tf.Tensor } {
+export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scale: tf.Tensor, s: AdamWScalars): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
   const backend = backendOf(tf.backend());
   const n = p.size;
-  const consts: Uniform[] = [
-    { type: 'float32', data: [s.beta1] }, { type: 'float32', data: [s.beta2] }, { type: 'float32', data: [s.decay] },
-    { type: 'float32', data: [s.stepSize] }, { type: 'float32', data: [s.sqrtBc2] }, { type: 'float32', data: [s.eps] },
+  const uniforms: Uniform[] = [
+    { type: 'int32', data: [n] }, { type: 'float32', data: [s.beta1] }, { type: 'float32', data: [s.beta2] },
+    { type: 'float32', data: [s.decay] }, { type: 'float32', data: [s.stepSize] }, { type: 'float32', data: [s.sqrtBc2] },
+    { type: 'float32', data: [s.eps] },
   ];
-  const run = (key: string, names: string[], inputs: tf.Tensor[], shape: number[], body: string) => {
-    const program = new ElementwiseProgram(key, names, ADAMW_UNIFORMS, shape, body);
-    const out = backend.runWebGPUProgram(program, inputs as unknown as TensorInfo[], 'float32', [
-      { type: 'int32', data: [size(shape)] }, { type: 'int32', data: [n] }, ...consts,
-    ]);
-    return tf.engine().makeTensorFromDataId(out.dataId as never, shape, 'float32');
+  const inputs = [p, g, m, v, scale] as unknown as TensorInfo[];
+  const run = (which: 'p' | 'm' | 'v') => {
+    const program = new ElementwiseProgram(`quijoteAdamW_${which}`, ['P', 'G', 'M', 'V', 'S'], ADAMW_UNIFORMS, p.shape, adamwBody(which));
+    const out = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+    return tf.engine().makeTensorFromDataId(out.dataId as never, p.shape, 'float32');
   };
-  return {
-    p: run('quijoteAdamW_p', ['P', 'G', 'MV', 'S'], [p, g, mv, scale], p.shape, ADAMW_P),
-    mv: run('quijoteAdamW_mv', ['G', 'MV', 'S'], [g, mv, scale], [2 * n], ADAMW_MV),
-  };
-}
-
-/** Σx² of one tensor by one workgroup, written into slot `slot` of `into` (a [k] tensor shared by k calls). */
-class SumSquaresProgram {
-  variableNames = ['X'];
-  variableComponents = [1];
-  uniforms = 'n : i32, slot : i32,';
-  outputShape: number[];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number] = [1, 1, 1];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  shaderKey = 'quijoteSumSquares';
-  constructor(slots: number) { this.outputShape = [slots]; }
-  getUserCode(): string {
-    return `
-  var<workgroup> red : array<f32, ${THREADS}>;
-  fn main(index : i32) {
-    let t = i32(localId.x);
-    var s = 0.0;
-    for (var i = t; i < uniforms.n; i = i + ${THREADS}) { let v = X[i]; s = s + v * v; }
-    red[t] = s;
-    workgroupBarrier();
-    for (var o = ${THREADS / 2}; o > 0; o = o / 2) {
-      if (t < o) { red[t] = red[t] + red[t + o]; }
-      workgroupBarrier();
-    }
-    if (t == 0) { result[uniforms.slot] = red[0]; }
-  }`;
-  }
-}
-
-/**
- * Σ over tensors of Σx² on WebGPU: one dispatch per tensor, each writing its own slot of one [k] buffer, then one
- * sum (tf.sum(tf.square(g)) per tensor is 2 dispatches plus the adds, and tfjs' full reductions use one
- * workgroup anyway).
- */
-export function sumOfSquares(ts: tf.Tensor[]): tf.Scalar {
-  const backend = backendOf(tf.backend());
-  const slots = tf.zeros([ts.length]);
-  ts.forEach((t, slot) => {
-    backend.runWebGPUProgram(new SumSquaresProgram(ts.length), [t as unknown as TensorInfo], 'float32',
-      [{ type: 'int32', data: [t.size] }, { type: 'int32', data: [slot] }], slots as unknown as TensorInfo);
-  });
-  const total = tf.sum(slots) as tf.Scalar;
-  slots.dispose();
-  return total;
+  return { p: run('p'), m: run('m'), v: run('v') };
 }

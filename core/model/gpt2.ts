@@ -44,9 +44,6 @@ function dropout(x: tf.Tensor, rate: number, ctx: Ctx): tf.Tensor {
 /** Conv1D: x [N, in] · W [in, out] + b, plus the LoRA delta when one is attached to W. */
 function conv1d(x: tf.Tensor2D, name: string, ctx: Ctx): tf.Tensor2D {
   const W = ctx.model.weights[`${name}.weight`];
-  if (!ctx.lora?.[`${name}.weight`] && fusedBiasMatmul()) { // WebGPU inference: bias added inside the matmul's dispatch
-    return tf.fused.matMul({ a: x, b: W as tf.Tensor2D, bias: ctx.model.weights[`${name}.bias`] }) as tf.Tensor2D;
-  }
   let y = tf.add(matmul(x, W, !isTrainable(W)), ctx.model.weights[`${name}.bias`]) as tf.Tensor2D;
   const pair = ctx.lora?.[`${name}.weight`];
   if (pair) {
@@ -54,11 +51,6 @@ function conv1d(x: tf.Tensor2D, name: string, ctx: Ctx): tf.Tensor2D {
     y = tf.add(y, tf.mul(matmul(matmul(xd, pair.A), pair.B), pair.scale)) as tf.Tensor2D;
   }
   return y;
-}
-
-/** WebGPU, no gradient being recorded: one dispatch per Conv1D (tfjs' fused matmul + bias) instead of two. */
-function fusedBiasMatmul(): boolean {
-  return tf.getBackend() === 'webgpu' && !(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
 /** Additive causal mask [T, S]: query i (absolute position S-T+i) sees keys 0..S-T+i. */

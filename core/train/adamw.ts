@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { variableFrom } from '../model/ops.ts';
-import { adamwUpdate, sumOfSquares } from '../kernels/webgpu-fused.ts';
+import { adamwUpdate } from '../kernels/webgpu-fused.ts';
 
 export interface AdamWOptions { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
 
@@ -17,7 +17,6 @@ export class AdamW {
   private t = 0;
   private readonly m = new Map<tf.Variable, tf.Variable>();
   private readonly v = new Map<tf.Variable, tf.Variable>();
-  private readonly mv = new Map<tf.Variable, tf.Variable>(); // WebGPU: m and v packed, [2·size]
 
   constructor(private readonly params: tf.Variable[], opts: AdamWOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
@@ -41,14 +40,6 @@ export class AdamW {
     const one = fused && !scale ? tf.scalar(1) : null;
     this.params.forEach((p, i) => {
       const g = grads[i];
-      if (fused) {
-        let mv = this.mv.get(p);
-        if (!mv) { mv = variableFrom(tf.zeros([2 * p.size]), false); this.mv.set(p, mv); }
-        const r = adamwUpdate(p, g, mv, scale ?? one!, { beta1: b1, beta2: b2, eps, decay: 1 - lr * wd, stepSize, sqrtBc2 });
-        mv.assign(r.mv); p.assign(r.p);
-        tf.dispose([r.mv, r.p]);
-        return;
-      }
       let m = this.m.get(p), v = this.v.get(p);
       if (!m || !v) {
         m = variableFrom(tf.zerosLike(p), false);
@@ -56,6 +47,12 @@ export class AdamW {
         this.m.set(p, m); this.v.set(p, v);
       }
       const mm = m, vv = v;
+      if (fused) {
+        const r = adamwUpdate(p, g, mm, vv, scale ?? one!, { beta1: b1, beta2: b2, eps, decay: 1 - lr * wd, stepSize, sqrtBc2 });
+        mm.assign(r.m); vv.assign(r.v); p.assign(r.p);
+        tf.dispose([r.m, r.v, r.p]);
+        return;
+      }
       tf.tidy(() => {
         const gs = scale ? tf.mul(g, scale) : g;
         const m1 = tf.add(tf.mul(mm, b1), tf.mul(gs, 1 - b1));
@@ -70,8 +67,8 @@ export class AdamW {
   }
 
   dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values(), ...this.mv.values()]) t.dispose();
-    this.m.clear(); this.v.clear(); this.mv.clear();
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear(); this.v.clear();
   }
 }
 
@@ -91,7 +88,7 @@ export function sumScalars(ts: tf.Tensor[]): tf.Scalar {
 export function clipCoefficient(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; coef: tf.Scalar } {
   // Row sums first: tfjs' WebGPU Sum reduces to one value with a single workgroup (slow over wte's 38.6M values).
   const sq = (g: tf.Tensor) => (g.rank >= 2 ? tf.sum(tf.sum(tf.square(g), -1)) : tf.sum(tf.square(g)));
-  const norm = tf.tidy(() => tf.sqrt(tf.getBackend() === 'webgpu' ? sumOfSquares(grads) : sumScalars(grads.map(sq))) as tf.Scalar);
+  const norm = tf.tidy(() => tf.sqrt(sumScalars(grads.map(sq))) as tf.Scalar);
   const coef = tf.tidy(() => tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) as tf.Scalar);
   return { norm, coef };
 }

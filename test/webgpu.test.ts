@@ -27,6 +27,9 @@ import { generate } from '../core/sample/generate.ts';
 const FIXTURE = new URL('./fixtures/gpt2-tiny-golden/', import.meta.url).pathname;
 const golden = JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8'));
 
+// CI (and anyone) can point only this test at a CPU Vulkan driver: Dawn reads VK_DRIVER_FILES when it starts.
+if (process.env.QUIJOTE_TEST_VK_DRIVER_FILES && !process.env.VK_DRIVER_FILES) process.env.VK_DRIVER_FILES = process.env.QUIJOTE_TEST_VK_DRIVER_FILES;
+
 let why: string | null = null;
 const logs: string[] = [];
 try {

@@ -11,7 +11,7 @@ export async function requireTeacher(ctx: InteractionContext, command: string): 
   return false;
 }
 
-const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE'] as const;
+const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE', 'GPU_ERROR'] as const;
 type KnownError = (typeof KNOWN_ERRORS)[number];
 
 /** One line saying what went wrong, in the bot's language where the error code is known. */

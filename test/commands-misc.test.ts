@@ -179,3 +179,13 @@ test('unexpected errors become a polite internal-error reply and are logged', as
   assert.ok(rig.logger.lines.some((l) => l.startsWith('error /story') && l.includes('kaboom')));
   assert.ok(!isQuijoteError(new TypeError('x')));
 });
+
+test('errors in the bot words: known codes (GPU_ERROR included) in the locale, others with their own message', async () => {
+  const { errorDetail } = await import('../commands/respond.ts');
+  const { QuijoteError } = await import('../core/errors.ts');
+  const rig = createTestRig({});
+  const gpu = new QuijoteError('GPU_ERROR', 'La GPU (WebGPU) rechazó 1 operación(es): …');
+  assert.equal(errorDetail(rig.services, gpu), t('es', 'error.GPU_ERROR'));
+  assert.match(errorDetail(rig.services, gpu), /WEBGPU_MATMUL=tfjs/);
+  assert.equal(errorDetail(rig.services, new QuijoteError('BAD_LINES', 'Con esas líneas no sale ni un bloque.')), 'Con esas líneas no sale ni un bloque.');
+});

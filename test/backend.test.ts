@@ -24,3 +24,16 @@ test('wasm: UnsortedSegmentSum (the gradient of gather) is registered and correc
   const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.gather(w, ids), tf.tensor2d([[1, 10], [100, 1000], [2, 20]]))) as tf.Scalar, [w]);
   assert.deepEqual(grads[w.name].arraySync(), [[100, 1000], [0, 0], [3, 30]]);
 });
+
+test('the WebGPU tiled matmul takes float32 products with ≥128 tiles of 128×128 and a matching or broadcast batch', async () => {
+  const { tiledMatmulApplies, MIN_TILES } = await import('../core/kernels/webgpu-matmul.ts');
+  assert.equal(MIN_TILES, 128);
+  assert.ok(tiledMatmulApplies(2048, 2304, 768, 1, 1, 'float32')); // c_attn at batch 16: 16 × 18 tiles
+  assert.ok(tiledMatmulApplies(256, 50257, 768, 1, 1, 'float32')); // the LM head at batch 2: 2 × 393
+  assert.ok(!tiledMatmulApplies(256, 2304, 768, 1, 1, 'float32')); // c_attn at batch 2: 36 tiles, tfjs' kernel
+  assert.ok(tiledMatmulApplies(128, 128, 64, 192, 192, 'float32')); // attention at batch 16: 192 slices
+  assert.ok(tiledMatmulApplies(128, 128, 64, 192, 1, 'float32')); // broadcast
+  assert.ok(!tiledMatmulApplies(128, 128, 64, 6, 4, 'float32')); // batches that do not broadcast
+  assert.ok(!tiledMatmulApplies(1, 50257, 768, 1, 1, 'float32')); // decoding: M = 1
+  assert.ok(!tiledMatmulApplies(2048, 2304, 768, 1, 1, 'int32'));
+});

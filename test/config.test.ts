@@ -40,6 +40,7 @@ test('defaults: the seed table and the documented defaults', () => {
   assert.equal(c.model, 'datificate/gpt2-small-spanish');
   assert.deepEqual(c.text, { file: null, url: 'https://www.gutenberg.org/cache/epub/2000/pg2000.txt', startAt: null });
   assert.equal(c.backend, 'auto');
+  assert.equal(c.webgpuMatmul, 'tiled');
   assert.equal(c.dataDir, './data');
   assert.equal(c.outDir, 'gpt2_es_quijote_minift');
   assert.equal(c.defaultPrompt, 'Escribe cinco oraciones sobre un colegio de monjas quijotescas.');
@@ -99,6 +100,7 @@ test('overrides are parsed to their types; blank values count as unset', () => {
     HF_TOKEN: 'hf_abc',
     HF_HUB_OFFLINE: '1',
     PROGRESS_INTERVAL_MS: '1500',
+    WEBGPU_MATMUL: 'tfjs',
     DISCORD_GUILD_ID: '',
     OTHER_VARIABLE: 'ignored',
   });
@@ -122,6 +124,7 @@ test('overrides are parsed to their types; blank values count as unset', () => {
   assert.equal(c.defaultPrompt, 'Érase una vez');
   assert.deepEqual(c.hf, { HF_HOME: '/cache/hf', HF_HUB_CACHE: '/cache/hub', HF_ENDPOINT: 'https://hf-mirror.example', HF_TOKEN: 'hf_abc', HF_HUB_OFFLINE: '1' });
   assert.equal(c.progressIntervalMs, 1500);
+  assert.equal(c.webgpuMatmul, 'tfjs');
   assert.equal(c.discord.guildId, null);
 });
 
@@ -143,6 +146,7 @@ test('each invalid value gives an "Expected `NAME` to be …, got `value`" line'
     ['METHOD', 'qlora', 'Expected `METHOD` to be one of auto, full, lora, got `qlora`'],
     ['QUIJOTE_BACKEND', 'cuda', 'Expected `QUIJOTE_BACKEND` to be one of auto, tensorflow, webgpu, wasm, cpu, got `cuda`'],
     ['LOCALE', 'fr', 'Expected `LOCALE` to be one of es, en, got `fr`'],
+    ['WEBGPU_MATMUL', 'cublas', 'Expected `WEBGPU_MATMUL` to be one of tiled, tfjs, got `cublas`'],
     ['SLACK_MODE', 'webhook', 'Expected `SLACK_MODE` to be one of socket, http, got `webhook`'],
     ['SLACK_PORT', '70000', 'Expected `SLACK_PORT` to be a port number (1-65535), got `70000`'],
     ['GUTENBERG_URL', 'ftp://x/y.txt', 'Expected `GUTENBERG_URL` to be an http(s) URL, got `ftp://x/y.txt`'],

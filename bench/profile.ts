@@ -2,7 +2,7 @@
  * Where the time goes. Not part of `npm test` nor of `quijote bench`; run by hand:
  *
  *   node --import tsx bench/profile.ts [--model DIR|124m] [--method full|lora] [--backend wasm|cpu|webgpu] [--top 25]
- *        [--threads N] [--batch 2] [--matmul tiled|tfjs] [--submit-batch N (WebGPU)] [--skip train,profile-train,decode,matmul]
+ *        [--threads N] [--batch 2] [--matmul tiled|tfjs] [--skip train,profile-train,decode,matmul]
  *
  * Prints (1) one training step split into forward / forward+backward / clip / AdamW, (2) tf.profile kernel
  * times of a forward+backward pass aggregated by kernel and by (kernel, shapes), with the time outside
@@ -28,7 +28,7 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: resolve(process.env.QUIJOTE_SHARED ?? '../shared', 'models/es-novelas-mini') },
     method: { type: 'string', default: 'full' }, backend: { type: 'string', default: 'wasm' }, top: { type: 'string', default: '25' },
     skip: { type: 'string', default: '' }, impl: { type: 'string', default: 'core' }, threads: { type: 'string', default: '0' },
-    identity: { type: 'boolean', default: false }, batch: { type: 'string', default: '2' }, matmul: { type: 'string', default: 'tiled' }, 'submit-batch': { type: 'string', default: '' },
+    identity: { type: 'boolean', default: false }, batch: { type: 'string', default: '2' }, matmul: { type: 'string', default: 'tiled' },
   },
 });
 const { hidden, logitsOf } = coreModel;
@@ -148,7 +148,6 @@ async function matmuls(model: GPT2): Promise<void> {
 
 if (Number(a.threads) > 0) await (await import('../core/kernels/wasm-threads.ts')).useThreadedWasm(Number(a.threads));
 const info = await initBackend({ request: a.backend as BackendRequest, webgpuTiledMatmul: a.matmul !== 'tfjs' });
-if (a['submit-batch']) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', Number(a['submit-batch'])); // tfjs' default: 15
 console.log(`backend ${info.name} (${info.reason}) ${info.detail ?? ''}, impl ${a.impl}${a.identity ? ' + shared Identity' : ''}, threads ${a.threads}`);
 const is124 = a.model === '124m';
 const lora = a.method === 'lora';

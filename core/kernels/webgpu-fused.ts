@@ -14,40 +14,7 @@
  *                     way in: 3 dispatches (new p, m, v) instead of ~12 ops and ~8 scalar uploads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-interface TensorInfo { dataId: object; shape: number[]; dtype: string }
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;
-}
-type Uniform = { type: 'int32' | 'float32'; data: number[] };
-
-const THREADS = 256;
-const MAX_GROUPS = 65535;
-const size = (shape: number[]) => shape.reduce((p, x) => p * x, 1);
-
-/** A flat, grid-stride elementwise program: `body` assigns result[i] from the inputs at i. */
-class ElementwiseProgram {
-  outputShape: number[];
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  variableComponents: number[];
-  constructor(readonly shaderKey: string, readonly variableNames: string[], readonly uniforms: string, shape: number[], private readonly body: string) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.max(1, Math.min(MAX_GROUPS, Math.ceil(size(shape) / (THREADS * 4)))), 1, 1];
-    this.variableComponents = variableNames.map(() => 1);
-  }
-  getUserCode(): string {
-    return `
-  fn main(index : i32) { // flat dispatch: tfjs passes the global thread index
-    let stride = i32(numWorkgroups.x) * ${THREADS};
-    for (var i = index; i < uniforms.n; i = i + stride) {
-      ${this.body}
-    }
-  }`;
-  }
-}
+import { asTensor, ElementwiseProgram, MAX_GROUPS, size, THREADS, webgpuBackend, type TensorInfo, type Uniform } from './webgpu-program.ts';
 
 /** LayerNorm over the last axis, one workgroup of 256 threads per row (torch's biased variance). */
 class LayerNormProgram {
@@ -128,11 +95,9 @@ class LayerNormProgram {
   }
 }
 
-const backendOf = (b: unknown) => b as WebGPUBackendLike;
-
 function runLayerNorm(backend: unknown, mode: 'affine' | 'xhat' | 'gradX', x: TensorInfo, inputs: TensorInfo[], eps: number): TensorInfo {
   const C = x.shape[x.shape.length - 1];
-  return backendOf(backend).runWebGPUProgram(new LayerNormProgram(x.shape, mode), [x, ...inputs], 'float32', [
+  return webgpuBackend(backend).runWebGPUProgram(new LayerNormProgram(x.shape, mode), [x, ...inputs], 'float32', [
     { type: 'int32', data: [size(x.shape) / C] }, { type: 'int32', data: [C] }, { type: 'float32', data: [eps] },
   ]);
 }
@@ -148,7 +113,7 @@ function geluKernel(args: { inputs: { x: TensorInfo }; backend: unknown }): Tens
   // gelu_new in its sigmoid form, as the wasm kernel and ops.ts' composition: x·σ(k·(x + a·x³))
   const body = `let v = X[i]; result[i] = v / (1.0 + exp(-${k} * (v + ${a} * v * v * v)));`;
   const program = new ElementwiseProgram('quijoteGeluNew', ['X'], 'n : i32,', x.shape, body);
-  return backendOf(args.backend).runWebGPUProgram(program, [x], 'float32', [{ type: 'int32', data: [size(x.shape)] }]);
+  return webgpuBackend(args.backend).runWebGPUProgram(program, [x], 'float32', [{ type: 'int32', data: [size(x.shape)] }]);
 }
 
 function geluGradKernel(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: unknown }): TensorInfo {
@@ -159,7 +124,7 @@ function geluGradKernel(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backe
       let sg = 1.0 / (1.0 + exp(-${k} * (v + ${a} * v * v * v)));
       result[i] = Dy[i] * (sg + v * sg * (1.0 - sg) * ${k} * (1.0 + ${3 * a} * v * v));`;
   const program = new ElementwiseProgram('quijoteGeluNewGrad', ['X', 'Dy'], 'n : i32,', x.shape, body);
-  return backendOf(args.backend).runWebGPUProgram(program, [x, dy], 'float32', [{ type: 'int32', data: [size(x.shape)] }]);
+  return webgpuBackend(args.backend).runWebGPUProgram(program, [x, dy], 'float32', [{ type: 'int32', data: [size(x.shape)] }]);
 }
 
 /** The kernels above by name: the inference pair (also ops.ts' `canFuse` names) and the training helpers. */
@@ -202,7 +167,7 @@ const adamwBody = (which: 'p' | 'm' | 'v') => `
  * tensors (the caller assigns them); `scale` is a 1-element tensor (the clipping factor).
  */
 export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, scale: tf.Tensor, s: AdamWScalars): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
-  const backend = backendOf(tf.backend());
+  const backend = webgpuBackend();
   const n = p.size;
   const uniforms: Uniform[] = [
     { type: 'int32', data: [n] }, { type: 'float32', data: [s.beta1] }, { type: 'float32', data: [s.beta2] },
@@ -212,8 +177,7 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tens
   const inputs = [p, g, m, v, scale] as unknown as TensorInfo[];
   const run = (which: 'p' | 'm' | 'v') => {
     const program = new ElementwiseProgram(`quijoteAdamW_${which}`, ['P', 'G', 'M', 'V', 'S'], ADAMW_UNIFORMS, p.shape, adamwBody(which));
-    const out = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
-    return tf.engine().makeTensorFromDataId(out.dataId as never, p.shape, 'float32');
+    return asTensor(backend.runWebGPUProgram(program, inputs, 'float32', uniforms), p.shape);
   };
   return { p: run('p'), m: run('m'), v: run('v') };
 }

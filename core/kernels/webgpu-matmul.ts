@@ -10,18 +10,14 @@
  * reduce/vector programs suit them better.
  *
  * Enabled by `registerWebgpuMatmul()` after a self-check against tfjs' kernel on random data at init
- * (core/backend.ts); QUIJOTE_WEBGPU_MATMUL=off (config) keeps tfjs' kernel.
+ * (core/backend.ts); WEBGPU_MATMUL=tfjs (config) keeps tfjs' kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { asTensor, size, webgpuBackend, type TensorInfo, type WebGPUBackendLike } from './webgpu-program.ts';
 
 const TILE = 128; // output rows and columns per workgroup
 const BK = 16; // K-slice staged in workgroup memory
 const SLOTS = (TILE / 4) * BK; // vec4 slots per staged tile (512); 256 threads fill 2 each
-
-interface TensorInfo { dataId: object; shape: number[]; dtype: string }
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;
-}
 
 /** WGSL for one tile slot load: 4 consecutive rows (A) or columns (B) of the tile at one k, as a vec4. */
 function loadSnippet(which: 'A' | 'B', transposed: boolean): string {
@@ -93,7 +89,7 @@ class TiledMatMulProgram {
     if (col + 3 < uniforms.N) { result[p + 3] = v.w; }
   }
 
-  ${getMain()} {
+  fn main() {
     let tx = i32(localId.x);
     let ty = i32(localId.y);
     let tid = ty * 16 + tx;
@@ -128,10 +124,16 @@ class TiledMatMulProgram {
   }
 }
 
-/** tfjs' `main` header (its program generator calls `main()` from `_start`). */
-const getMain = () => 'fn main()';
-
-const prod = (xs: number[]) => xs.reduce((p, x) => p * x, 1);
+/** The product's sizes: a [..., M, K] (or [..., K, M]) times b [..., K, N] (or [..., N, K]), leading axes as batches. */
+function productShape(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean) {
+  const ra = a.shape.length, rb = b.shape.length;
+  return {
+    M: transposeA ? a.shape[ra - 1] : a.shape[ra - 2],
+    K: transposeA ? a.shape[ra - 2] : a.shape[ra - 1],
+    N: transposeB ? b.shape[rb - 2] : b.shape[rb - 1],
+    batchA: size(a.shape.slice(0, -2)), batchB: size(b.shape.slice(0, -2)),
+  };
+}
 
 /**
  * Whether the tiled kernel takes this product (else tfjs' own runs it): float32, a batch that matches or
@@ -153,11 +155,7 @@ let original: KernelFunc | null = null;
 
 /** Runs a BatchMatMul through the tiled program (inputs of any rank ≥ 2, leading axes as the batch). */
 export function tiledMatMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, backend: WebGPUBackendLike): TensorInfo {
-  const ra = a.shape.length, rb = b.shape.length;
-  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  const batchA = prod(a.shape.slice(0, -2)), batchB = prod(b.shape.slice(0, -2));
+  const { M, K, N, batchA, batchB } = productShape(a, b, transposeA, transposeB);
   const lead = (batchA >= batchB ? a : b).shape.slice(0, -2);
   const batch = Math.max(batchA, batchB);
   const program = new TiledMatMulProgram(batch, M, N, transposeA, transposeB);
@@ -181,31 +179,17 @@ export function registerWebgpuMatmul(): void {
     kernelFunc: ((args: Parameters<KernelFunc>[0]) => {
       const { a, b } = args.inputs;
       const transposeA = Boolean(args.attrs.transposeA), transposeB = Boolean(args.attrs.transposeB);
-      const ra = a.shape.length, rb = b.shape.length;
-      const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-      const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-      const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-      const batchA = prod(a.shape.slice(0, -2)), batchB = prod(b.shape.slice(0, -2));
-      const sameLead = ra === rb || batchA === 1 || batchB === 1;
+      const { M, K, N, batchA, batchB } = productShape(a, b, transposeA, transposeB);
+      const sameLead = a.shape.length === b.shape.length || batchA === 1 || batchB === 1;
       if (!sameLead || !tiledMatmulApplies(M, N, K, batchA, batchB, a.dtype) || b.dtype !== 'float32') return fallback(args);
-      return tiledMatMul(a, b, transposeA, transposeB, args.backend as WebGPUBackendLike);
+      return tiledMatMul(a, b, transposeA, transposeB, webgpuBackend(args.backend));
     }) as unknown as tf.KernelFunc,
   });
 }
 
 /** a·b (optionally transposed) through the tiled program whatever the size: for checks and tests. */
 export function tiledMatMulTensor(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-  const info = tiledMatMul(a as unknown as TensorInfo, b as unknown as TensorInfo, transposeA, transposeB, tf.backend() as unknown as WebGPUBackendLike);
-  return tf.engine().makeTensorFromDataId(info.dataId as never, info.shape, 'float32');
-}
-
-/** Puts tfjs' own BatchMatMul back. */
-export function unregisterWebgpuMatmul(): void {
-  if (!original) return;
-  const config = tf.getKernel('BatchMatMul', 'webgpu')!;
-  tf.unregisterKernel('BatchMatMul', 'webgpu');
-  tf.registerKernel({ ...config, kernelFunc: original as unknown as tf.KernelFunc });
-  original = null;
+  return asTensor(tiledMatMul(a as unknown as TensorInfo, b as unknown as TensorInfo, transposeA, transposeB, webgpuBackend()));
 }
 
 export const isWebgpuMatmulRegistered = (): boolean => original !== null;

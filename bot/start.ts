@@ -44,12 +44,12 @@ export type StartBotResult = { code: 0; bot: RunningBot } | { code: number; bot?
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 async function defaultCreateEngine(config: AppConfig, deps: { now: () => number; log: (line: string) => void }): Promise<Engine> {
-  let mod: typeof import('../core/pipeline/engine.ts');
+  let mod: typeof import('../core/pipeline/tfjs-engine.ts');
   try {
-    mod = await import('../core/pipeline/engine.ts');
+    mod = await import('../core/pipeline/tfjs-engine.ts');
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && /pipeline[\\/]engine/.test(message(e))) throw new EngineMissing();
+    if (code === 'ERR_MODULE_NOT_FOUND' && /pipeline[\\/]tfjs-engine/.test(message(e))) throw new EngineMissing();
     throw e;
   }
   if (typeof mod.createEngine !== 'function') throw new EngineMissing();

@@ -112,7 +112,7 @@ const es = {
   // ── bot start-up (console) ──
   'start.noPlatforms': 'No hay credenciales de ninguna plataforma, así que el bot no tiene dónde conectarse.\n  • Discord: define DISCORD_TOKEN y DISCORD_APP_ID (opcional: DISCORD_GUILD_ID para registrar los comandos al instante en un servidor, TEACHER_ROLE para el rol de profesorado).\n  • Slack: define SLACK_BOT_TOKEN y SLACK_APP_TOKEN (modo socket), o SLACK_BOT_TOKEN y SLACK_SIGNING_SECRET con SLACK_MODE=http (opcional: SLACK_TEACHERS, SLACK_TEACHER_GROUP).\nCopia .env.example a .env, rellena esas variables y mira el README (secciones «Discord» y «Slack»).',
   'start.badConfig': 'La configuración no es válida: {detail}',
-  'start.engineMissing': 'Falta el motor de ML (core/pipeline/engine.ts con createEngine): esta copia del proyecto está incompleta. Vuelve a clonar el repositorio o ejecuta `git status` para ver qué falta.',
+  'start.engineMissing': 'Falta el motor de ML (core/pipeline/tfjs-engine.ts con createEngine): esta copia del proyecto está incompleta. Vuelve a clonar el repositorio o ejecuta `git status` para ver qué falta.',
   'start.platformFailed': 'No pude arrancar {platform}: {detail}',
   'start.allFailed': 'Ninguna plataforma arrancó; el bot se detiene.',
   'start.ready': 'quijote-bot en marcha en {platforms} (datos en {dataDir}, motor: {engine}).',
@@ -222,7 +222,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'help.footer': 'How it works: a teacher runs `/train lines:500`; when it finishes a poll shows two stories (one from the base model, one fine-tuned, in random order); vote for the one that sounds more like Cervantes and `/reveal` tells which was which.',
   'start.noPlatforms': 'No platform credentials are set, so the bot has nowhere to connect.\n  • Discord: set DISCORD_TOKEN and DISCORD_APP_ID (optional: DISCORD_GUILD_ID to register the commands instantly in one server, TEACHER_ROLE for the teacher role).\n  • Slack: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (socket mode), or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET with SLACK_MODE=http (optional: SLACK_TEACHERS, SLACK_TEACHER_GROUP).\nCopy .env.example to .env, fill in those variables and see the README ("Discord" and "Slack" sections).',
   'start.badConfig': 'The configuration is invalid: {detail}',
-  'start.engineMissing': 'The ML engine is missing (core/pipeline/engine.ts with createEngine): this copy of the project is incomplete. Clone the repository again or run `git status` to see what is missing.',
+  'start.engineMissing': 'The ML engine is missing (core/pipeline/tfjs-engine.ts with createEngine): this copy of the project is incomplete. Clone the repository again or run `git status` to see what is missing.',
   'start.platformFailed': 'Could not start {platform}: {detail}',
   'start.allFailed': 'No platform started; the bot stops.',
   'start.ready': 'quijote-bot running on {platforms} (data in {dataDir}, engine: {engine}).',

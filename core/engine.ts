@@ -1,6 +1,6 @@
 /**
  * The contract between the bot (commands/, bot/) and the ML core. The real implementation lives in
- * core/pipeline/engine.ts; tests of commands and adapters use a fake that honours the same contract.
+ * core/pipeline/tfjs-engine.ts; tests of commands and adapters use a fake that honours the same contract.
  */
 
 /** Parameters a teacher may set for one fine-tuning run. Missing ones take the configured defaults. */

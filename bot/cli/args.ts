@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { AppConfig } from '../../config/index.ts';
 import { QuijoteError } from '../../core/errors.ts';
-import type { EngineSettings } from '../../core/pipeline/engine.ts';
+import type { EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
 
 export const FLAGS = {
   model: { type: 'string' }, base: { type: 'string' }, text: { type: 'string' }, out: { type: 'string' },

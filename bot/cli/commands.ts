@@ -6,7 +6,7 @@ import type { AppConfig } from '../../config/index.ts';
 import { QuijoteError } from '../../core/errors.ts';
 import { hubOptionsFromEnv, resolveModel, formatProgress } from '../../core/model/hub.ts';
 import { loadTokenizer } from '../../core/model/tokenizer.ts';
-import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/engine.ts';
+import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
 import { generate } from '../../core/sample/generate.ts';
 import { intFlag, settingsFrom, type Flags } from './args.ts';
 import { statusWriter, trainLine } from './progress.ts';

@@ -1,5 +1,5 @@
 /**
- * End-to-end rig: the REAL bot (bot/start.ts startBot → config, real engine from core/pipeline/engine.ts on the
+ * End-to-end rig: the REAL bot (bot/start.ts startBot → config, real engine from core/pipeline/tfjs-engine.ts on the
  * tiny golden GPT-2 and the real Quijote text, SQLite store in a temporary DATA_DIR, job queue, commands) wired to
  * the real discord.js client / Bolt app, which talk to the loopback fakes. Only the platform URLs differ from
  * production: the starters below are bot/start.ts's default ones plus the fake's REST / Web API address.

@@ -8,7 +8,7 @@ import { localizedCommands, buttons } from '../commands/index.ts';
 import { t, type Locale } from '../commands/messages.ts';
 import { placeLabel } from '../commands/respond.ts';
 import type { Logger, OutgoingMessage, Place, PlatformRuntime, Services } from '../commands/types.ts';
-import { loadConfig, loadDotenv, type AppConfig } from '../config/index.ts';
+import { loadConfig, loadDotenv, localeOf, type AppConfig } from '../config/index.ts';
 import type { Engine } from '../core/engine.ts';
 import { isQuijoteError } from '../core/errors.ts';
 import { createRng } from '../core/sample/rng.ts';
@@ -154,7 +154,8 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   try {
     config = loadConfig(o.env);
   } catch (e) {
-    write(t('es', 'start.badConfig', { detail: message(e) }));
+    // loadConfig's BAD_CONFIG is complete and already in the user's language (LOCALE)
+    write(isQuijoteError(e, 'BAD_CONFIG') ? e.message : t(localeOf(o.env), 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
   }
   const locale: Locale = config.locale;

@@ -121,6 +121,17 @@ const es = {
   'start.stopping': 'Deteniendo quijote-bot…',
   'run.status.queued': 'en cola',
   'run.status.running': 'en marcha',
+  // ── install, download, CLI and languages (issue 15) ──
+  'chart.filename': 'curva-perdida-{run}.png',
+  'chart.step': 'paso',
+  'chart.loss': 'pérdida',
+  'chart.train': 'entrenamiento',
+  'chart.evalBefore': 'eval. antes',
+  'chart.evalAfter': 'eval. después',
+  'chart.noData': 'sin datos',
+  'download.progress': 'Descargando el modelo base: {file} {percent} ({done} de {total}, {speed}/s).',
+  'download.done': 'Modelo base listo en {dir}.',
+  'download.status': '⬇️ Descargando el modelo base: {file} {percent} ({done} de {total}). Los comandos que lo necesitan esperan a que termine.',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -231,6 +242,17 @@ const en: { readonly [K in MessageKey]: string } = {
   'start.stopping': 'Stopping quijote-bot…',
   'run.status.queued': 'queued',
   'run.status.running': 'running',
+  // ── install, download, CLI and languages (issue 15) ──
+  'chart.filename': 'loss-curve-{run}.png',
+  'chart.step': 'step',
+  'chart.loss': 'loss',
+  'chart.train': 'training',
+  'chart.evalBefore': 'eval before',
+  'chart.evalAfter': 'eval after',
+  'chart.noData': 'no data',
+  'download.progress': 'Downloading the base model: {file} {percent} ({done} of {total}, {speed}/s).',
+  'download.done': 'Base model ready in {dir}.',
+  'download.status': '⬇️ Downloading the base model: {file} {percent} ({done} of {total}). Commands that need it wait until it is done.',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

@@ -132,6 +132,7 @@ const es = {
   'download.progress': 'Descargando el modelo base: {file} {percent} ({done} de {total}, {speed}/s).',
   'download.done': 'Modelo base listo en {dir}.',
   'download.status': '⬇️ Descargando el modelo base: {file} {percent} ({done} de {total}). Los comandos que lo necesitan esperan a que termine.',
+  'error.internal': 'algo falló dentro del bot (el detalle está en su registro).',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -253,6 +254,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'download.progress': 'Downloading the base model: {file} {percent} ({done} of {total}, {speed}/s).',
   'download.done': 'Base model ready in {dir}.',
   'download.status': '⬇️ Downloading the base model: {file} {percent} ({done} of {total}). Commands that need it wait until it is done.',
+  'error.internal': 'something failed inside the bot (the details are in its log).',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

@@ -100,7 +100,8 @@ export const COMMAND_SPECS: CommandSpec[] = [
     summary: 'ids de los tokens de un texto',
     usage: 'quijote tokenize [--model DIR_O_ID] "texto"',
     positional: 'el texto',
-    flags: [model, textFlag, json],
+    // tokenize runs no model; --backend is accepted so that scripts can pass it to every command
+    flags: [model, textFlag, str('backend', BACKENDS, 'sin efecto aquí (tokenize no usa el motor)'), json],
   },
   {
     name: 'generate',

@@ -105,6 +105,17 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
   });
   job.onProgress((p) => reporter.update(p));
+  // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
+  let early: Promise<MessageHandle | undefined> | undefined;
+  job.onSaved(({ modelDir }) => {
+    early ??= (async () => {
+      const results = await ctx
+        .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
+        .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
+      await openPoll(ctx, { ...run, modelDir });
+      return results ?? undefined;
+    })();
+  });
 
   let result: TrainResult;
   try {
@@ -125,12 +136,22 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
   await reporter.finish({
     text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
   });
-  await announceResults(ctx, done, result);
+  if (early) {
+    await announceResults(ctx, done, result, await early); // the perplexity line follows in an edit
+  } else {
+    await announceResults(ctx, done, result);
+    await openPoll(ctx, done);
+  }
+}
+
+/** The automatic blind poll with the default prompt; a failure is said in the channel, not thrown. */
+async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
+  const s = ctx.services;
   try {
     await createBlindPoll(s, {
       place: ctx.place,
       classId: run.classId,
-      run: done,
+      run,
       prompt: s.config.defaultPrompt,
       ownerId: run.teacherId,
       ownerName: ctx.user.displayName,
@@ -138,11 +159,12 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     });
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
-    await ctx.post({ text: t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);
+    await ctx.post({ text: s.t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);
   }
 }
 
-async function announceResults(ctx: CommandContext, run: RunRow, result: TrainResult): Promise<void> {
+/** The metrics and the loss curve: a new message, or an edit of the one posted when the model was saved. */
+async function announceResults(ctx: CommandContext, run: RunRow, result: TrainResult, saved?: MessageHandle): Promise<void> {
   const s = ctx.services;
   const t = s.t;
   const f = (n: number) => formatNumber(s.locale, n, 3);
@@ -173,7 +195,9 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
     s.logger.error(`train #${run.id}: could not draw the loss curve`, e);
   }
   try {
-    await ctx.post({ text, image, mentionUserId: run.teacherId });
+    const message = { text, image, mentionUserId: run.teacherId };
+    if (saved) await saved.edit(message);
+    else await ctx.post(message);
   } catch (e) {
     s.logger.error(`train #${run.id}: could not post the results`, e);
   }

@@ -60,6 +60,8 @@ export type GpuSlice = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
+  /** Called once the class model folder is complete, before the evaluation after training (the poll can start). */
+  onSaved?: (info: { modelDir: string; evalLossBefore: number }) => void;
   signal?: AbortSignal; // cancellation at the next optimizer-step boundary (rejects with QuijoteError CANCELLED)
   slice?: GpuSlice;
 }

@@ -76,13 +76,18 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.match(mid, /pérdida \d+,\d+ · 1\.?234 tokens\/s · quedan \d+:\d\d/);
   assert.match(progress.current.text, /✅ Entrenamiento #\d+ \(5 líneas\) terminado: 20 pasos en 0:40\./);
 
-  // Results: mention of the teacher, eval loss and perplexity before → after, the loss-curve PNG.
+  // Results: posted as soon as the model is saved (voting starts), then edited with eval loss and perplexity
+  // before → after and the loss-curve PNG once the evaluation after training ends. The teacher is mentioned.
   assert.equal(results.first.mentionUserId, TEACHER.id);
-  assert.match(results.first.text, /Pérdida de evaluación: 4,2 → 3,1/);
-  assert.match(results.first.text, /Perplejidad: 66,69 → 22,2/);
-  assert.ok(results.first.image);
-  assert.deepEqual([...results.first.image.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  assert.match(results.first.image.alt, /de 3,9 a 2/);
+  assert.match(results.first.text, /Ya podéis votar a ciegas/);
+  assert.ok(poll.sentAt <= results.editTimes[0]!, 'the poll is out before the metrics');
+  const final = results.current;
+  assert.equal(final.mentionUserId, TEACHER.id);
+  assert.match(final.text, /Pérdida de evaluación: 4,2 → 3,1/);
+  assert.match(final.text, /Perplejidad: 66,69 → 22,2/);
+  assert.ok(final.image);
+  assert.deepEqual([...final.image.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.match(final.image.alt, /de 3,9 a 2/);
 
   // The automatic poll uses DEFAULT_PROMPT with both models and the same seed.
   assert.match(poll.first.text, /Votación a ciegas #1.*\nComienzo: «Érase una vez un colegio»/);

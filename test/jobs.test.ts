@@ -51,7 +51,7 @@ test('a story submitted during a training runs after the current step, before th
   gate.release('train:2');
   await story.result;
   await training.result;
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'story:base', 'train:3', 'train:4']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'story:base', 'train:3', 'train:4', 'eval:after']);
   assert.equal(training.info.status, 'done');
   assert.equal(story.info.status, 'done');
 });
@@ -69,7 +69,7 @@ test('several stories and scores waiting all run before the training resumes, in
   assert.deepEqual(jobs.active().map((j) => j.id), [training.info.id, s1.info.id, sc.info.id, s2.info.id]);
   gate.release('train:1');
   await Promise.all([training.result, s1.result, sc.result, s2.result]);
-  assert.deepEqual(engine.events, ['train:1', 'story:base', 'score:tuned', 'story:base', 'train:2', 'train:3']);
+  assert.deepEqual(engine.events, ['train:1', 'story:base', 'score:tuned', 'story:base', 'train:2', 'train:3', 'eval:after']);
 });
 
 test('a story submitted while a training step is already waiting for the GPU still goes first (priority)', async () => {
@@ -82,7 +82,7 @@ test('a story submitted while a training step is already waiting for the GPU sti
   const s2 = jobs.submit(task({ kind: 'score', ownerId: 'b', run: ({ slice }) => engine.score('hola', null, { slice }) }));
   gate.release('story:base');
   await Promise.all([s1.result, s2.result, training.result]);
-  assert.deepEqual(engine.events, ['story:base', 'score:base', 'train:1', 'train:2']);
+  assert.deepEqual(engine.events, ['story:base', 'score:base', 'train:1', 'train:2', 'eval:after']);
 });
 
 test('trainings run one after another; positions count within the training lane', async () => {
@@ -97,7 +97,7 @@ test('trainings run one after another; positions count within the training lane'
   gate.release('train:1');
   await Promise.all([t1.result, t2.result, t3.result]);
   assert.equal(engine.trainCalls.length, 3);
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:1', 'train:2']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'eval:after', 'train:1', 'train:2', 'eval:after', 'train:1', 'train:2', 'eval:after']);
   assert.equal(jobs.position(t1.info.id), undefined);
   await jobs.idle();
 });
@@ -133,7 +133,7 @@ test('cancelling a running training aborts its signal; it stops at the next step
   await assert.rejects(t1.result, (e) => isQuijoteError(e, 'CANCELLED'));
   assert.equal(t1.info.status, 'cancelled');
   await t2.result;
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:3', 'train:4', 'train:5']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:3', 'train:4', 'train:5', 'eval:after']);
 });
 
 test('a training step waiting behind a story is dropped when the training is cancelled', async () => {

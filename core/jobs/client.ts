@@ -41,6 +41,7 @@ interface Entry {
   reject(error: unknown): void;
   started: Array<(at: number) => void>;
   progress: Array<(p: TrainProgress) => void>;
+  saved: Array<(info: { modelDir: string; evalLossBefore: number }) => void>;
   cancelRequested: boolean;
 }
 
@@ -85,6 +86,10 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
         return;
       case 'progress':
         for (const l of entry.progress) l(event.progress);
+        return;
+      case 'saved':
+        if (entry.cancelRequested) return;
+        for (const l of entry.saved) l({ modelDir: event.modelDir, evalLossBefore: event.evalLossBefore });
         return;
       case 'result':
         if (entry.cancelRequested) settle(entry, 'cancelled', { error: cancelled(entry) });
@@ -136,7 +141,7 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
         reject = rej;
       });
       result.catch(() => undefined); // callers may ignore a job's outcome; its failure is theirs to report
-      const entry: Entry = { request, info, resolve, reject, started: [], progress: [], cancelRequested: false };
+      const entry: Entry = { request, info, resolve, reject, started: [], progress: [], saved: [], cancelRequested: false };
       entries.set(info.id, entry);
       transport.send({ type: 'submit', request });
       return {
@@ -144,6 +149,7 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
         result: result as JobHandle<K>['result'],
         onStarted: (l) => void entry.started.push(l),
         onProgress: (l) => void entry.progress.push(l),
+        onSaved: (l) => void entry.saved.push(l),
       };
     },
 

@@ -37,6 +37,7 @@ export function createExecutor(o: ExecutorOptions): Executor {
         return runHandler(o.engine, request.kind, request.params as never, {
           ...ctx,
           onProgress: (progress) => o.emit({ type: 'progress', jobId: request.id, progress }),
+          onSaved: ({ modelDir, evalLossBefore }) => o.emit({ type: 'saved', jobId: request.id, modelDir, evalLossBefore }),
         });
       },
     });

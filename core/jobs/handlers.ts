@@ -9,6 +9,7 @@ import type { JobRunContext } from './types.ts';
 
 export interface HandlerContext extends JobRunContext {
   onProgress(progress: TrainProgress): void;
+  onSaved(info: { modelDir: string; evalLossBefore: number }): void;
 }
 
 type Handler<K extends JobKind> = (engine: Engine, params: JobParamsByKind[K], ctx: HandlerContext) => Promise<JobResultByKind[K]>;
@@ -20,6 +21,7 @@ function stopIfCancelled(signal: AbortSignal): void {
 const train: Handler<'train'> = (engine, p, ctx) =>
   engine.train({ lines: p.lines, epochs: p.epochs, lr: p.lr, seed: p.seed }, p.outDir, {
     onProgress: ctx.onProgress,
+    onSaved: ctx.onSaved,
     signal: ctx.signal,
     slice: ctx.slice,
   });

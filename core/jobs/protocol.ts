@@ -79,6 +79,8 @@ export type ComputeEvent =
   | { type: 'ready'; engine: string; error?: WireError }
   | { type: 'started'; jobId: string; at: number }
   | { type: 'progress'; jobId: string; progress: TrainProgress }
+  /** A training's class model is saved (its evaluation still runs): the class can start voting. */
+  | { type: 'saved'; jobId: string; modelDir: string; evalLossBefore: number }
   | { type: 'result'; jobId: string; at: number; result: JobResultByKind[JobKind] }
   | { type: 'failed'; jobId: string; at: number; error: WireError }
   | { type: 'cancelled'; jobId: string; at: number }
@@ -190,6 +192,10 @@ export function parseComputeEvent(x: unknown): ComputeEvent {
     case 'progress':
       job();
       if (!isObject(x.progress) || !isNumber(x.progress.step) || !isNumber(x.progress.totalSteps)) bad('progress');
+      break;
+    case 'saved':
+      job();
+      if (!isString(x.modelDir) || !isNumber(x.evalLossBefore)) bad('saved');
       break;
     case 'result':
       job();

@@ -33,6 +33,8 @@ export interface JobHandle<K extends JobKind = JobKind> {
   onStarted(listener: (at: number) => void): void;
   /** Training progress, after every optimizer step. */
   onProgress(listener: (progress: TrainProgress) => void): void;
+  /** A training's class model is saved; its evaluation after training is still running. */
+  onSaved(listener: (info: { modelDir: string; evalLossBefore: number }) => void): void;
 }
 
 export interface ComputeClient {

@@ -18,6 +18,7 @@ import { createProcessCompute } from './compute/process-transport.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
+import { downloadReporting } from './download-status.ts';
 import { consoleLogger, createServices } from './services.ts';
 
 /** What bot/start needs from each adapter module; injectable for tests. */
@@ -56,7 +57,10 @@ export type StartBotResult = { code: 0; bot: RunningBot } | { code: number; bot?
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs): ComputeClient {
-  return createProcessCompute({ env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}` });
+  return createProcessCompute({
+    env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}`,
+    ...downloadReporting(config.locale, logger, clock), // first start: the model's download in the log and in /status
+  });
 }
 
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */

@@ -134,7 +134,6 @@ const es = {
   'chart.evalAfter': 'eval. después',
   'chart.noData': 'sin datos',
   'download.progress': 'Descargando el modelo base: {file} {percent} ({done} de {total}, {speed}/s).',
-  'download.done': 'Modelo base listo en {dir}.',
   'download.status': '⬇️ Descargando el modelo base: {file} {percent} ({done} de {total}). Los comandos que lo necesitan esperan a que termine.',
   'error.internal': 'algo falló dentro del bot (el detalle está en su registro).',
 } as const;
@@ -259,7 +258,6 @@ const en: { readonly [K in MessageKey]: string } = {
   'chart.evalAfter': 'eval after',
   'chart.noData': 'no data',
   'download.progress': 'Downloading the base model: {file} {percent} ({done} of {total}, {speed}/s).',
-  'download.done': 'Base model ready in {dir}.',
   'download.status': '⬇️ Downloading the base model: {file} {percent} ({done} of {total}). Commands that need it wait until it is done.',
   'error.internal': 'something failed inside the bot (the details are in its log).',
 };

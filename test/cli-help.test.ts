@@ -151,3 +151,39 @@ test('on a TTY the line redraws in place within the width; elsewhere one plain l
   for (let i = 0; i < 50; i++) { every2s(`chunk ${i}`, i === 49); now += 100; }
   assert.deepEqual(downloads.writes, ['chunk 0\n', 'chunk 20\n', 'chunk 40\n', 'chunk 49\n'], 'download chunks: a line every 2 s and the last');
 });
+
+test('deploy-commands: --help, --dry-run prints what it would register (no token, no network), typos name the flag', async () => {
+  const { toApplicationCommands } = await import('../bot/discord/spec.ts');
+  const { localizedCommands } = await import('../commands/index.ts');
+  const tsx = import.meta.resolve('tsx');
+  const deploy = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'scripts/deploy-commands.ts'), ...args], {
+      cwd: mkdtempSync(join(tmpdir(), 'deploy-')), encoding: 'utf8', timeout: 60_000,
+      env: { PATH: process.env.PATH, DISCORD_API_URL: 'http://127.0.0.1:9/', ...env }, // a dry run must not reach it
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const help = deploy(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  for (const flag of ['--global', '--dry-run', '--help']) assert.ok(help.stdout.includes(flag), flag);
+
+  const guild = deploy(['--dry-run'], { DISCORD_GUILD_ID: '876543210987654321' }); // no token: config would refuse an app id alone
+  assert.equal(guild.code, 0, guild.stderr);
+  assert.match(guild.stdout, /se registrarían 8 comandos en el servidor 876543210987654321 con PUT \/applications\/DISCORD_APP_ID\/guilds\/876543210987654321\/commands/);
+  assert.match(guild.stdout, /^ {2}\/train lines epochs\? lr\? — Afina el modelo/m);
+  assert.match(guild.stdout, /faltan DISCORD_TOKEN/);
+  const json = guild.stdout.slice(guild.stdout.indexOf('\n[') + 1);
+  assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(toApplicationCommands(localizedCommands('es')))));
+
+  const global = deploy(['--dry-run', '--global'], { LOCALE: 'en' });
+  assert.equal(global.code, 0, global.stderr);
+  assert.match(global.stdout, /PUT \/applications\/DISCORD_APP_ID\/commands/);
+  assert.match(global.stdout, /\/train lines epochs\? lr\? — Fine-tune the class model/);
+
+  const noGuild = deploy(['--dry-run']);
+  assert.equal(noGuild.code, 1);
+  assert.match(noGuild.stderr, /DISCORD_GUILD_ID está vacío.*--global/);
+  const typo = deploy(['--dryrun']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /no tiene la opción --dryrun\. ¿Quisiste decir --dry-run\?/);
+});

@@ -5,7 +5,7 @@
 import type { TrainResult } from '../core/engine.ts';
 import { isQuijoteError } from '../core/errors.ts';
 import type { JobHandle } from '../core/jobs/types.ts';
-import { renderLossCurve } from '../core/plot/loss-curve.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { runModelDir } from '../core/store/paths.ts';
 import { runMetricsOf, type RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
@@ -180,7 +180,7 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
     const curve = result.lossCurve;
     image = {
       filename: t('chart.filename', { run: run.id }),
-      data: renderLossCurve(curve, {
+      data: await renderOffThread('lossCurve', curve, {
         title: t('train.curveTitle', { run: run.id }),
         labels: { step: t('chart.step'), loss: t('chart.loss'), train: t('chart.train'), evalBefore: t('chart.evalBefore'), evalAfter: t('chart.evalAfter'), noData: t('chart.noData') },
         locale: s.locale,

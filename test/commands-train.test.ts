@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { train } from '../commands/train.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
-import { commandContext, createTestRig, PLACE, settle, STUDENT, TEACHER } from './helpers/fake-context.ts';
+import { commandContext, createTestRig, PLACE, settle, STUDENT, TEACHER, until } from './helpers/fake-context.ts';
 
 async function runTrain(rig: ReturnType<typeof createTestRig>, options: Record<string, string | number | undefined>, user = TEACHER) {
   const ctx = commandContext(rig.services, rig.channel, 'train', options, user);
@@ -61,6 +61,7 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
 
   // Exactly one progress message, edited at most once per interval, plus the final edit.
   const [progress, results, poll] = rig.channel.posts;
+  await until(() => results.edits.length > 0, 'the results with the loss curve (drawn on a worker thread)');
   assert.equal(rig.channel.posts.length, 3);
   assert.match(progress.first.text, /esperando turno/);
   const steps = progress.edits.slice(0, -1);

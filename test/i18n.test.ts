@@ -12,7 +12,7 @@ import { commands, localizedCommands } from '../commands/index.ts';
 import { catalogue, formatNumber, t, type Locale } from '../commands/messages.ts';
 import { train } from '../commands/train.ts';
 import { renderLossCurve } from '../core/plot/loss-curve.ts';
-import { commandContext, createTestRig, PLACE, settle } from './helpers/fake-context.ts';
+import { commandContext, createTestRig, PLACE, settle, until } from './helpers/fake-context.ts';
 
 async function trainResults(locale: Locale) {
   const rig = createTestRig({ env: { LOCALE: locale }, engine: { steps: 6 } });
@@ -20,6 +20,7 @@ async function trainResults(locale: Locale) {
   await rig.services.compute.idle();
   await settle();
   const run = rig.services.store.listRuns(rig.services.store.findClass(PLACE)!.id)[0];
+  await until(() => (rig.channel.posts[1]?.edits.length ?? 0) > 0, 'the results with the loss curve (drawn on a worker thread)');
   const results = rig.channel.posts[1]?.current; // posted when the model is saved, edited with the metrics and chart
   assert.ok(results?.image, 'the results carry the chart');
   return { run, results, image: results.image };

@@ -174,3 +174,12 @@ export function createTestRig(o: TestServicesOptions = {}): TestRig {
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 }
+
+/** Waits (real time, up to `ms`) until `predicate` holds: for work that leaves the event loop (a picture drawn on a worker thread). */
+export async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -2,6 +2,7 @@
 import type { ScoreResult } from '../core/engine.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { clip, positionText, replyFailure, stringOption } from './respond.ts';
+import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, Services } from './types.ts';
 
 export const MAX_SCORE_CHARS = 1000;
@@ -23,7 +24,7 @@ export const score: Command = {
   options: [{ name: 'text', description: translate('es', 'cmd.score.opt.text'), type: 'string', required: true }],
   async run(ctx) {
     const s = ctx.services;
-    const text = stringOption(ctx, 'text');
+    const text = sanitizeText(stringOption(ctx, 'text')).text;
     if (text.length === 0 || text.length > MAX_SCORE_CHARS) {
       await ctx.reply({ text: s.t('score.badText', { max: MAX_SCORE_CHARS }), ephemeral: true });
       return;
@@ -47,7 +48,7 @@ export const score: Command = {
       });
       const handle = await ctx.reply({ text: s.t('score.working', { position: positionText(s, job.info.id) }) });
       const { base, tuned } = await job.result;
-      const shown = clip(text, 300);
+      const shown = clip(escapeMarkdown(text), 300);
       const ppl = (r: ScoreResult) => formatNumber(s.locale, r.perplexity, 2);
       const result = tuned
         ? s.t('score.result', { text: shown, base: ppl(base), tuned: ppl(tuned), verdict: verdict(s, base, tuned) })

@@ -1,7 +1,8 @@
 /** /story prompt:<text> — anyone. Two stories (base and class model) in a blind poll with vote buttons. */
 import { t as translate } from './messages.ts';
 import { createBlindPoll } from './poll.ts';
-import { replyFailure, stringOption } from './respond.ts';
+import { clip, replyFailure, stringOption } from './respond.ts';
+import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, MessageHandle } from './types.ts';
 
 export const MAX_PROMPT_CHARS = 300;
@@ -12,7 +13,13 @@ export const story: Command = {
   options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }],
   async run(ctx) {
     const s = ctx.services;
-    const prompt = stringOption(ctx, 'prompt');
+    // Control, bidi-override and zero-width characters never reach the model or the public poll.
+    const raw = stringOption(ctx, 'prompt');
+    const prompt = sanitizeText(raw).text;
+    if (prompt.length === 0 && raw.length > 0) {
+      await ctx.reply({ text: s.t('story.promptInvisible'), ephemeral: true });
+      return;
+    }
     if (prompt.length === 0 || prompt.length > MAX_PROMPT_CHARS) {
       await ctx.reply({ text: s.t('story.badPrompt', { max: MAX_PROMPT_CHARS }), ephemeral: true });
       return;
@@ -35,7 +42,7 @@ export const story: Command = {
         ownerName: ctx.user.displayName,
         post: (m) => ctx.post(m),
         onQueued: async (position) => {
-          status = await ctx.reply({ text: s.t('story.generating', { prompt, position }) });
+          status = await ctx.reply({ text: s.t('story.generating', { prompt: clip(escapeMarkdown(prompt), 400), position }) });
         },
       });
       const done = { text: s.t('story.posted', { poll: poll.id }) };

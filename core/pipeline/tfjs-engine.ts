@@ -156,6 +156,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       return (options.slice ?? direct)(async () => {
         const m = await modelFor(modelDir);
         const promptIds = m.tokenizer.encode(prompt);
+        checkPromptTokens(promptIds.length, m.model.config.nPositions, settings.ml.maxNewTokens);
         const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
           onToken: (_id, ids) => {
@@ -198,6 +199,23 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     },
   };
   return engine;
+}
+
+/**
+ * Most prompt tokens a story may start from: the model's positions minus room for the story (MAX_NEW_TOKENS, at
+ * most half the positions). Emoji and invisible characters cost several tokens each, so characters do not tell.
+ */
+export function maxPromptTokens(nPositions: number, maxNewTokens: number): number {
+  return nPositions - Math.min(maxNewTokens, Math.ceil(nPositions / 2));
+}
+
+function checkPromptTokens(tokens: number, nPositions: number, maxNewTokens: number): void {
+  const max = maxPromptTokens(nPositions, maxNewTokens);
+  if (tokens > max) {
+    throw new QuijoteError('PROMPT_TOO_LONG', `El comienzo ocupa ${tokens} tokens y el modelo admite ${max} para dejar sitio a la historia.`, {
+      hint: 'Acórtalo (los emoji y los símbolos poco comunes ocupan varios tokens cada uno).',
+    });
+  }
 }
 
 function parameterCount(m: LoadedModel): number {

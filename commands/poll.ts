@@ -34,9 +34,12 @@ export function voteButtons(services: Services, pollId: number): ButtonSpec[] {
 export const MAX_POLL_CHARS = 1990;
 const MAX_TITLE_PROMPT_CHARS = 400;
 
-/** How the vote line reads: blind by default (only how many voted), the live split when the setting is on. */
-export function voteLine(services: Services, tally: Tally): string {
-  return services.config.polls.liveSplit
+/**
+ * How the vote line reads: while open, blind by default (only how many voted) or the live split when the setting
+ * is on; once revealed, the split.
+ */
+export function voteLine(services: Services, tally: Tally, closed = false): string {
+  return closed || services.config.polls.liveSplit
     ? services.t('poll.votes', { a: tally.A, b: tally.B })
     : services.t('poll.voted', { total: tally.total });
 }
@@ -45,7 +48,7 @@ export function voteLine(services: Services, tally: Tally): string {
 export function renderPoll(services: Services, poll: PollRow, a: StoryRow, b: StoryRow, tally: Tally): OutgoingMessage {
   const t = services.t;
   const title = t('poll.title', { poll: poll.id, prompt: clip(escapeMarkdown(poll.prompt), MAX_TITLE_PROMPT_CHARS) });
-  const tail = [voteLine(services, tally)];
+  const tail = [voteLine(services, tally, poll.status === 'closed')];
   for (const [choice, story] of [['A', a], ['B', b]] as const) {
     const cut = cutStory(story.text);
     if (!cut.complete) tail.push(t('poll.fewSentences', { choice, sentences: cut.sentences }));

@@ -73,7 +73,7 @@ export interface FakeWorld {
   readonly api: string;
   readonly gatewayUrl: string;
   /** Per-channel limit on message edits (PATCH /channels/:id/messages/:id), like Discord's: 429 + retry_after. */
-  readonly editRate?: { limit: number; windowMs: number };
+  readonly editRate?: { limit: number; windowMs: number; /** send X-RateLimit-* on successful edits (default true) */ announce?: boolean };
   /** The bot's permissions in every channel (POST /channels/:id/messages needs View Channel + Send Messages). */
   readonly botPermissions: bigint;
   /** Requests to fail: `reset` destroys the connection before any reply (ECONNRESET), once per entry. */
@@ -130,7 +130,7 @@ export class FakeRest {
       });
     }
     b.remaining--;
-    return headers(b.remaining);
+    return rate.announce === false ? {} : headers(b.remaining);
   }
 
   messageJson(m: FakeMessage): Record<string, unknown> {

@@ -35,7 +35,7 @@ export interface FakeDiscordOptions {
    * Per-channel rate limit on message edits, answered like Discord: rate-limit headers on every edit and, past
    * the limit, `429` with `retry_after` (discord.js waits and retries). Discord's is about 5 per 5 s per channel.
    */
-  editRate?: { limit: number; windowMs: number };
+  editRate?: { limit: number; windowMs: number; announce?: boolean };
   /** The bot's own permissions in the channels (default: all). */
   botPermissions?: bigint;
 }

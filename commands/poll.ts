@@ -48,11 +48,12 @@ export function voteLine(services: Services, tally: Tally, closed = false): stri
 export function renderPoll(services: Services, poll: PollRow, a: StoryRow, b: StoryRow, tally: Tally): OutgoingMessage {
   const t = services.t;
   const title = t('poll.title', { poll: poll.id, prompt: clip(escapeMarkdown(poll.prompt), MAX_TITLE_PROMPT_CHARS) });
-  const tail = [voteLine(services, tally, poll.status === 'closed')];
+  const tail: string[] = [];
   for (const [choice, story] of [['A', a], ['B', b]] as const) {
     const cut = cutStory(story.text);
     if (!cut.complete) tail.push(t('poll.fewSentences', { choice, sentences: cut.sentences }));
   }
+  tail.push(voteLine(services, tally, poll.status === 'closed'));
   if (poll.status === 'closed') tail.push(t('poll.closed'));
   const header = (choice: PollChoice) => t('poll.story', { choice, text: '' });
   const fixed = [title, ...tail].join('\n\n').length + 2 * '\n\n'.length + header('A').length + header('B').length;

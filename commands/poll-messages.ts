@@ -21,8 +21,14 @@ export class PollMessages {
   private readonly handles = new Map<number, MessageHandle>();
   private readonly editors = new Map<number, Editor>();
   private reattach: ((pollId: number) => MessageHandle | undefined) | null = null;
-  /** Edits started and requests coalesced away, for logs and the load test. */
-  readonly stats = { requested: 0, started: 0 };
+  /** Requests, edits started and failed edits retried, for logs and the load test. */
+  readonly stats = { requested: 0, started: 0, retried: 0 };
+
+  /**
+   * `retryDelaysMs`: a failed edit with nothing newer behind it is tried again after these delays (a rate-limited
+   * or dropped edit must not leave the message showing an old count).
+   */
+  constructor(private readonly retryDelaysMs: readonly number[] = [1000, 4000]) {}
 
   /** How to rebuild a handle for a poll whose message was posted before this process started. */
   setReattach(fn: (pollId: number) => MessageHandle | undefined): void {
@@ -75,6 +81,7 @@ export class PollMessages {
 
   private async drain(pollId: number, ed: Editor): Promise<void> {
     ed.busy = true;
+    let failures = 0;
     while (ed.next) {
       const edit = ed.next;
       const waiters = ed.waiters;
@@ -83,8 +90,17 @@ export class PollMessages {
       this.stats.started++;
       try {
         await edit();
+        failures = 0;
       } catch {
-        // the edit logs its own failure; a failed edit never blocks the next one
+        // the edit logged its failure; try again later unless a newer request takes its place
+        const delay = this.retryDelaysMs[failures++];
+        if (delay !== undefined) {
+          await new Promise((r) => setTimeout(r, delay));
+          if (!ed.next) {
+            ed.next = edit;
+            this.stats.retried++;
+          }
+        } else failures = 0;
       }
       for (const w of waiters) w();
     }

@@ -87,6 +87,7 @@ export function refreshPollMessage(services: Services, pollId: number, handle?: 
       await target.edit(renderPoll(services, poll, a, b, services.store.tally(pollId)));
     } catch (e) {
       services.logger.warn(`poll #${pollId}: could not update its message: ${e instanceof Error ? e.message : String(e)}`);
+      throw e; // the editor tries again unless a newer edit is already waiting
     }
   });
 }

@@ -50,7 +50,7 @@ export function explainPostFailure(i: Repliable, e: unknown, texts: AdapterTexts
   if (!(e instanceof DiscordAPIError) || (e.code !== 50013 && e.code !== 50001)) return e;
   const perms = i.appPermissions;
   const wanted = withImage ? [...NEEDED, ATTACH] : [...NEEDED];
-  const missing = wanted.filter((p) => perms && !perms.has(p.bit)).map((p) => texts.permissionName(p));
+  const missing = wanted.filter((p) => perms && !perms.has(p.bit, false)).map((p) => texts.permissionName(p));
   return new QuijoteError('FORBIDDEN', texts.missingPermissions(missing), { cause: e });
 }
 

@@ -104,6 +104,14 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
+  /** The journal mode and synchronous level in effect (README «Fiabilidad» says what they guarantee). */
+  durability(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+    };
+  }
+
   /**
    * A consistent copy of the database in `destination`, made with SQLite's online backup while the bot keeps
    * writing (pages changed during the copy are copied again). Returns the pages copied.

@@ -36,7 +36,7 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
     const { a, b } = pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
     const run = s.store.getRun(poll.runId);
-    const lines = run ? await s.engine.trainingLines(run.params.lines) : [];
+    const lines = run ? await s.text.trainingLines(run.params.lines) : [];
     // Traces are found in the escaped text (words are the same), so the bold spans wrap literal, inert text.
     const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
     const tunedVotes = tally[poll.finetunedChoice];

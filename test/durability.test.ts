@@ -71,13 +71,13 @@ test('disk full at any file of a model save: NO_SPACE in Spanish and the partial
 test('/train that fails with a full disk: the channel is told in Spanish and the previous class model stays active', async () => {
   const rig = createTestRig({ engine: { steps: 1 } });
   await trainCommand.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   const cls = rig.services.store.findClass(PLACE)!;
   const previous = rig.services.store.latestDoneRun(cls.id)!;
   rig.engine.failTrainAfter = { steps: 0, error: new QuijoteError('NO_SPACE', 'No queda espacio en el disco (ENOSPC).') };
   await trainCommand.run(commandContext(rig.services, rig.channel, 'train', { lines: 6 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   const progress = rig.channel.find((t) => t.startsWith('❌ Entrenamiento #2'))!;
   assert.match(progress.current.text, /^❌ Entrenamiento #2 falló: el disco del servidor está lleno, así que no pude guardar el modelo\. El modelo anterior de la clase sigue activo/);

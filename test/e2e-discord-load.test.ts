@@ -14,7 +14,8 @@ import { deployCommands } from '../bot/discord/index.ts';
 import type { RunningBot } from '../bot/start.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
-import { discordStarter, tmpDataDir } from './helpers/e2e.ts';
+import { tmpDataDir } from './helpers/e2e.ts';
+import { createLocalCompute } from '../core/jobs/local-transport.ts';
 import { startBot } from '../bot/start.ts';
 
 const TEACHER_ROLE = 'Profesor';
@@ -41,10 +42,10 @@ describe('click storm on Discord: 1000 votes in 10 s under the real edit rate li
     teacher = { user: fake.user('profe'), roles: [TEACHER_ROLE] };
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
     const res = await startBot({
-      env: { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DATA_DIR: data.dir, LOCALE: 'es', PROGRESS_INTERVAL_MS: '1000' },
+      env: { DISCORD_API_URL: fake.api, DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DATA_DIR: data.dir, LOCALE: 'es', PROGRESS_INTERVAL_MS: '1000' },
       write: (l) => logs.push(l),
-      createEngine: async () => new FakeEngine({ steps: 2 }),
-      platforms: { discord: discordStarter(fake.api) },
+      createCompute: ({ clock }) => createLocalCompute(new FakeEngine({ steps: 2 }), clock),
+      text: new FakeEngine(),
     });
     assert.equal(res.code, 0, logs.join('\n'));
     bot = res.bot;
@@ -136,10 +137,10 @@ describe('a 429 from Discord: discord.js waits retry_after and the coalesced edi
     try {
       await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
       const res = await startBot({
-        env: { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DATA_DIR: data.dir, PROGRESS_INTERVAL_MS: '1000' },
+        env: { DISCORD_API_URL: fake.api, DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DATA_DIR: data.dir, PROGRESS_INTERVAL_MS: '1000' },
         write: (l) => logs.push(l),
-        createEngine: async () => new FakeEngine({ steps: 1 }),
-        platforms: { discord: discordStarter(fake.api) },
+        createCompute: ({ clock }) => createLocalCompute(new FakeEngine({ steps: 1 }), clock),
+      text: new FakeEngine(),
       });
       assert.equal(res.code, 0, logs.join('\n'));
       running = res.bot;

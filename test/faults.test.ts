@@ -18,7 +18,8 @@ import { installProcessGuards, survivable } from '../bot/process-guards.ts';
 import { startBot, type RunningBot } from '../bot/start.ts';
 import { buttonsOf, FakeDiscord, type Actor } from './helpers/fake-discord.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
-import { discordStarter, tmpDataDir } from './helpers/e2e.ts';
+import { tmpDataDir } from './helpers/e2e.ts';
+import { createLocalCompute } from '../core/jobs/local-transport.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TEACHER_ROLE = 'Profesor';
@@ -65,10 +66,10 @@ describe('Discord posting faults through discord.js', { timeout: 60_000 }, () =>
   async function start(f: FakeDiscord, d: ReturnType<typeof tmpDataDir>): Promise<RunningBot> {
     await deployCommands({ token: f.token, appId: f.appId, guildId: f.guildId, commands, rest: { api: f.api } });
     const res = await startBot({
-      env: { DISCORD_TOKEN: f.token, DISCORD_APP_ID: f.appId, DISCORD_GUILD_ID: f.guildId, TEACHER_ROLE, DATA_DIR: d.dir, PROGRESS_INTERVAL_MS: '1000' },
+      env: { DISCORD_API_URL: f.api, DISCORD_TOKEN: f.token, DISCORD_APP_ID: f.appId, DISCORD_GUILD_ID: f.guildId, TEACHER_ROLE, DATA_DIR: d.dir, PROGRESS_INTERVAL_MS: '1000' },
       write: (l) => logs.push(l),
-      createEngine: async () => new FakeEngine({ steps: 1 }),
-      platforms: { discord: discordStarter(f.api) },
+      createCompute: ({ clock }) => createLocalCompute(new FakeEngine({ steps: 1 }), clock),
+      text: new FakeEngine(),
     });
     assert.equal(res.code, 0, logs.join('\n'));
     return res.bot!;

@@ -35,7 +35,7 @@ function endsOnGrapheme(whole: string, cut: string): boolean {
 async function trainedRig(env: Record<string, string> = {}): Promise<TestRig> {
   const rig = createTestRig({ engine: { steps: 1 }, env });
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   return rig;
 }

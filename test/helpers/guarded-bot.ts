@@ -10,7 +10,8 @@ import { installProcessGuards } from '../../bot/process-guards.ts';
 import { startBot } from '../../bot/start.ts';
 import { buttonsOf, FakeDiscord } from './fake-discord.ts';
 import { FakeEngine } from './fake-engine.ts';
-import { discordStarter, tmpDataDir } from './e2e.ts';
+import { tmpDataDir } from './e2e.ts';
+import { createLocalCompute } from '../../core/jobs/local-transport.ts';
 
 class LeakyEngine extends FakeEngine {
   override async story(...args: Parameters<FakeEngine['story']>) {
@@ -30,10 +31,10 @@ const fake = await FakeDiscord.start({ roles: [{ name: 'Profesor' }] });
 const data = tmpDataDir();
 await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
 const res = await startBot({
-  env: { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, DATA_DIR: data.dir, PROGRESS_INTERVAL_MS: '1000' },
+  env: { DISCORD_API_URL: fake.api, DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, DATA_DIR: data.dir, PROGRESS_INTERVAL_MS: '1000' },
   write: (l) => logs.push(l),
-  createEngine: async () => new LeakyEngine({ steps: 1 }),
-  platforms: { discord: discordStarter(fake.api) },
+  createCompute: ({ clock }) => createLocalCompute(new LeakyEngine({ steps: 1 }), clock),
+      text: new LeakyEngine(),
 });
 const bot = res.bot!;
 installProcessGuards({ log: (l) => guardLog.push(l), stop: () => bot.stop() });

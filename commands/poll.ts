@@ -3,6 +3,7 @@
  * fine-tuned model, shown as "Historia A" / "Historia B" in random order. Nothing in the message (text or button
  * ids) says which is which until /reveal.
  */
+import type { JobHandle } from '../core/jobs/types.ts';
 import type { PollChoice, PollRow, RunRow, StoryRow, Tally } from '../core/store/types.ts';
 import { cutStory } from '../core/story/sentences.ts';
 import { clip, joinStory, positionText } from './respond.ts';
@@ -103,6 +104,8 @@ export interface BlindPollRequest {
   post(message: OutgoingMessage): Promise<MessageHandle>;
   /** Told the queue position right after the story job is queued. */
   onQueued?(positionText: string): Promise<unknown> | void;
+  /** Called synchronously with the story job as soon as it is submitted (admission control binds its slot). */
+  onSubmitted?(job: JobHandle<'story'>): void;
 }
 
 /** Queues the two generations (one story job in compute), stores both stories and the poll, and posts it. */
@@ -118,6 +121,7 @@ export async function createBlindPoll(services: Services, req: BlindPollRequest)
     owner: { id: req.ownerId, name: req.ownerName },
     label: clip(req.prompt, 40),
   });
+  req.onSubmitted?.(job);
   if (req.onQueued) await req.onQueued(await positionText(s, job.info.id));
   const { base, tuned } = await job.result;
 

@@ -2,6 +2,7 @@
 import type { ScoreResult } from '../core/engine.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { clip, positionText, replyFailure, stringOption } from './respond.ts';
+import { admission } from './admission.ts';
 import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, Services } from './types.ts';
 
@@ -29,8 +30,13 @@ export const score: Command = {
       await ctx.reply({ text: s.t('score.badText', { max: MAX_SCORE_CHARS }), ephemeral: true });
       return;
     }
-    await ctx.defer();
+    const slot = admission(s).admit(ctx.user.id); // the same fair, bounded queue as /story
+    if (!slot.ok) {
+      await ctx.reply({ text: slot.text, ephemeral: true });
+      return;
+    }
     try {
+      await ctx.defer();
       const cls = s.store.findClass(ctx.place);
       const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
       const modelDir = run?.modelDir ?? null;
@@ -41,6 +47,7 @@ export const score: Command = {
         owner: { id: ctx.user.id, name: ctx.user.displayName },
         label: clip(text, 40),
       });
+      slot.ticket.bind(job);
       const handle = await ctx.reply({ text: s.t('score.working', { position: await positionText(s, job.info.id) }) });
       const { base, tuned } = await job.result;
       const shown = clip(escapeMarkdown(text), 300);
@@ -50,6 +57,7 @@ export const score: Command = {
         : s.t('score.baseOnly', { text: shown, base: ppl(base) });
       await handle.edit({ text: result });
     } catch (e) {
+      slot.ticket.release();
       await replyFailure(ctx, 'score', e);
     }
   },

@@ -1,5 +1,6 @@
 /** /story prompt:<text> — anyone. Two stories (base and class model) in a blind poll with vote buttons. */
 import { t as translate } from './messages.ts';
+import { admission } from './admission.ts';
 import { createBlindPoll } from './poll.ts';
 import { clip, replyFailure, stringOption } from './respond.ts';
 import { escapeMarkdown, sanitizeText } from './text-safety.ts';
@@ -30,7 +31,18 @@ export const story: Command = {
       await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
       return;
     }
-    await ctx.defer();
+    // A fair, bounded queue: a slot is reserved now (before any await) or the caller is told why not.
+    const slot = admission(s).admit(ctx.user.id);
+    if (!slot.ok) {
+      await ctx.reply({ text: slot.text, ephemeral: true });
+      return;
+    }
+    try {
+      await ctx.defer();
+    } catch (e) {
+      slot.ticket.release();
+      throw e;
+    }
     try {
       let status: MessageHandle | undefined;
       const poll = await createBlindPoll(s, {
@@ -41,6 +53,7 @@ export const story: Command = {
         ownerId: ctx.user.id,
         ownerName: ctx.user.displayName,
         post: (m) => ctx.post(m),
+        onSubmitted: (job) => slot.ticket.bind(job),
         onQueued: async (position) => {
           status = await ctx.reply({ text: s.t('story.generating', { prompt: clip(escapeMarkdown(prompt), 400), position }) });
         },
@@ -49,6 +62,7 @@ export const story: Command = {
       if (status) await status.edit(done);
       else await ctx.reply(done);
     } catch (e) {
+      slot.ticket.release();
       await replyFailure(ctx, 'story', e);
     }
   },

@@ -3,6 +3,11 @@
  * turn a class runs its oldest waiting story/score job, or else its training's next optimizer step. So a flood of
  * stories in class A delays class B's training by at most one story per step, and a story still waits for at
  * most one step of its own class's training (plus one turn of each other busy class).
+ *
+ * A training asks for its next step only after the previous one ended (progress, a tick of the event loop), so
+ * between two steps there is a moment with no step waiting. Once another class has had its one story since a
+ * training's last step, further stories of other classes wait for that training's next step, for at most
+ * `graceMs` (the training may be saving or evaluating outside a step; then the others go on).
  */
 export type TurnKind = 'interactive' | 'step';
 
@@ -21,11 +26,33 @@ interface ClassQueue {
   steps: Task[];
 }
 
+interface Training {
+  /** Other classes' stories run since this training's last step. */
+  othersSinceStep: number;
+  /** The grace for its next step ran out: others may go on. */
+  graceOver: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
 export class FairGpu {
   private readonly classes = new Map<string, ClassQueue>();
+  private readonly trainings = new Map<string, Training>();
   private ring: string[] = [];
   private turn = 0;
   private running = false;
+
+  constructor(private readonly graceMs = 250) {}
+
+  /** A class's training started (true) or ended (false); only trainings hold others back between their steps. */
+  training(key: string, active: boolean): void {
+    const t = this.trainings.get(key);
+    if (t?.timer) clearTimeout(t.timer);
+    if (active) this.trainings.set(key, { othersSinceStep: 0, graceOver: false });
+    else {
+      this.trainings.delete(key);
+      this.pump();
+    }
+  }
 
   /** Queues `fn` for class `key`; rejects with the signal's reason if it is aborted before it starts. */
   add<T>(key: string, kind: TurnKind, fn: () => Promise<T>, opts: { id?: string; signal?: AbortSignal } = {}): Promise<T> {
@@ -78,9 +105,19 @@ export class FairGpu {
 
   private pump(): void {
     if (this.running) return;
-    const task = this.takeNext();
-    if (!task) return;
+    const next = this.takeNext();
+    if (!next) return;
+    const { task, key } = next;
     this.running = true;
+    if (task.kind === 'step') {
+      const t = this.trainings.get(key);
+      if (t) {
+        if (t.timer) clearTimeout(t.timer);
+        this.trainings.set(key, { othersSinceStep: 0, graceOver: false });
+      }
+    } else {
+      for (const [k, t] of this.trainings) if (k !== key) t.othersSinceStep++;
+    }
     if (task.signal && task.onAbort) task.signal.removeEventListener('abort', task.onAbort);
     let started: Promise<unknown>;
     try {
@@ -96,17 +133,52 @@ export class FairGpu {
       });
   }
 
-  private takeNext(): Task | undefined {
+  /** The training (of another class than `key`) whose step is owed a turn before `key` may run a story. */
+  private owedTo(key: string): [string, Training] | undefined {
+    for (const [k, t] of this.trainings) {
+      if (k === key || t.graceOver || t.othersSinceStep < 1) continue;
+      if ((this.classes.get(k)?.steps.length ?? 0) > 0) continue; // its step is waiting: the round-robin gives it a turn
+      return [k, t];
+    }
+    return undefined;
+  }
+
+  private takeNext(): { task: Task; key: string } | undefined {
     this.ring = this.ring.filter((k) => {
       const q = this.classes.get(k)!;
       const busy = q.interactive.length > 0 || q.steps.length > 0;
       if (!busy) this.classes.delete(k);
       return busy;
     });
-    if (this.ring.length === 0) return undefined;
-    const index = this.turn % this.ring.length;
-    const q = this.classes.get(this.ring[index]!)!;
-    this.turn = index + 1;
-    return q.interactive.shift() ?? q.steps.shift();
+    for (let i = 0; i < this.ring.length; i++) {
+      const index = (this.turn + i) % this.ring.length;
+      const key = this.ring[index]!;
+      const q = this.classes.get(key)!;
+      if (q.interactive.length > 0) {
+        const owed = this.owedTo(key);
+        if (owed) {
+          this.waitForStep(owed[1]);
+          if (q.steps.length === 0) continue;
+          this.turn = index + 1;
+          return { task: q.steps.shift()!, key };
+        }
+        this.turn = index + 1;
+        return { task: q.interactive.shift()!, key };
+      }
+      if (q.steps.length > 0) {
+        this.turn = index + 1;
+        return { task: q.steps.shift()!, key };
+      }
+    }
+    return undefined;
+  }
+
+  private waitForStep(t: Training): void {
+    if (t.timer) return;
+    t.timer = setTimeout(() => {
+      t.graceOver = true;
+      t.timer = undefined;
+      this.pump();
+    }, this.graceMs);
   }
 }

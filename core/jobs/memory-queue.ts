@@ -90,7 +90,13 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
       info.status = 'running';
       info.startedAt = clock.now();
       entry.controller.signal.throwIfAborted();
-      return request.run({ job: info, signal: entry.controller.signal, slice });
+      if (entry.lane !== 'train') return request.run({ job: info, signal: entry.controller.signal, slice });
+      gpu.training(classKey(info), true); // other classes' stories take turns with its steps
+      try {
+        return await request.run({ job: info, signal: entry.controller.signal, slice });
+      } finally {
+        gpu.training(classKey(info), false);
+      }
     };
     const added = entry.lane === 'train'
       ? (trainLane.add(task, { signal: entry.unqueue.signal }) as Promise<T>)

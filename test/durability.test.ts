@@ -223,3 +223,17 @@ test('quijote backup: an online copy of the store that opens and holds every vot
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('config: KEEP_RUNS, POLL_LIVE_SPLIT, QUEUE_PER_USER and QUEUE_MAX have defaults and say what is wrong', async () => {
+  const { loadConfig } = await import('../config/index.ts');
+  const d = loadConfig({});
+  assert.equal(d.keepRuns, 3);
+  assert.equal(d.polls.liveSplit, false);
+  assert.deepEqual(d.queue, { perUser: 2, max: 40 });
+  const set = loadConfig({ KEEP_RUNS: '0', POLL_LIVE_SPLIT: 'sí', QUEUE_PER_USER: '1', QUEUE_MAX: '10' });
+  assert.equal(set.keepRuns, 0);
+  assert.equal(set.polls.liveSplit, true);
+  assert.deepEqual(set.queue, { perUser: 1, max: 10 });
+  assert.throws(() => loadConfig({ KEEP_RUNS: '-1', POLL_LIVE_SPLIT: 'quizá', QUEUE_MAX: '0' }), (e: Error) =>
+    /KEEP_RUNS/.test(e.message) && /POLL_LIVE_SPLIT/.test(e.message) && /QUEUE_MAX/.test(e.message));
+});

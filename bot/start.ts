@@ -19,6 +19,7 @@ import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
 import { downloadReporting } from './download-status.ts';
+import { installProcessGuards } from './process-guards.ts';
 import { consoleLogger, createServices } from './services.ts';
 
 /** What bot/start needs from each adapter module; injectable for tests. */
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
   const result = await startBot({ env: process.env });
   if (result.code !== 0 || !result.bot) process.exit(result.code);
   const bot = result.bot;
+  installProcessGuards({ log: (line) => console.error(`${new Date().toISOString()} error ${line}`), stop: () => bot.stop() });
   const shutdown = () => {
     bot.stop().finally(() => process.exit(0));
   };

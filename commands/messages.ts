@@ -125,6 +125,15 @@ const es = {
   'start.stopping': 'Deteniendo quijote-bot…',
   'run.status.queued': 'en cola',
   'run.status.running': 'en marcha',
+  // ── reliability (issue 11): blind polls, hostile text, limits, faults ──
+  'poll.voted': 'Votos emitidos: {total} (el reparto se verá al revelar).',
+  'poll.fewSentences': '⚠️ La Historia {choice} solo tiene {sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).',
+  'reveal.detected': 'El {share} detectó la historia afinada ({votes} de {total}).',
+  'error.PROMPT_TOO_LONG': 'el comienzo es demasiado largo para el modelo (se cuenta en tokens, no en letras: un emoji o un símbolo raro ocupa varios). Acórtalo y vuelve a intentarlo.',
+  'error.NO_SPACE': 'el disco del servidor está lleno, así que no pude guardar el modelo. El modelo anterior de la clase sigue activo; pide a quien administra el bot que libere espacio (README, «Fiabilidad»).',
+  'story.promptInvisible': 'Tu comienzo solo tenía caracteres invisibles o de control. Escribe un comienzo de historia con letras de verdad.',
+  'queue.userLimit': 'Ya tienes {waiting} peticiones esperando turno (el máximo por persona es {max}). Espera a que salga una y vuelve a pedir; así todos tienen sitio.',
+  'queue.full': 'La cola está llena: hay {waiting} trabajos esperando. Vuelve a intentarlo dentro de unos {minutes} min.',
   // ── install, download, CLI and languages (issue 15) ──
   'chart.filename': 'curva-perdida-{run}.png',
   'chart.step': 'paso',
@@ -249,6 +258,15 @@ const en: { readonly [K in MessageKey]: string } = {
   'start.stopping': 'Stopping quijote-bot…',
   'run.status.queued': 'queued',
   'run.status.running': 'running',
+  // ── reliability (issue 11): blind polls, hostile text, limits, faults ──
+  'poll.voted': 'Votes cast: {total} (the split is shown at the reveal).',
+  'poll.fewSentences': '⚠️ Story {choice} has only {sentences} of 5 sentences: the model stopped early (a teacher can raise MAX_NEW_TOKENS to ~220 or lower TEMPERATURE to 0.8).',
+  'reveal.detected': '{share} detected the fine-tuned story ({votes} of {total}).',
+  'error.PROMPT_TOO_LONG': 'the opening is too long for the model (it is counted in tokens, not letters: an emoji or a rare symbol takes several). Shorten it and try again.',
+  'error.NO_SPACE': "the server's disk is full, so I could not save the model. The class's previous model stays active; ask the bot's admin to free some space (README, \"Fiabilidad\").",
+  'story.promptInvisible': 'Your opening had only invisible or control characters. Write a story opening with real letters.',
+  'queue.userLimit': 'You already have {waiting} requests waiting (the limit per person is {max}). Wait until one is done and ask again, so everyone gets a turn.',
+  'queue.full': 'The queue is full: {waiting} jobs are waiting. Try again in about {minutes} min.',
   // ── install, download, CLI and languages (issue 15) ──
   'chart.filename': 'loss-curve-{run}.png',
   'chart.step': 'step',

@@ -2,6 +2,7 @@
 import { isQuijoteError } from '../core/errors.ts';
 import type { JobInfo } from '../core/jobs/protocol.ts';
 import type { MessageKey } from './messages.ts';
+import { escapeMarkdown, graphemePrefix } from './text-safety.ts';
 import type { CommandContext, InteractionContext, Place, Services } from './types.ts';
 
 /** Answers a polite refusal (only the caller sees it) and returns false unless the caller is a teacher. */
@@ -11,7 +12,7 @@ export async function requireTeacher(ctx: InteractionContext, command: string): 
   return false;
 }
 
-const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE', 'GPU_ERROR', 'COMPUTE_CRASHED'] as const;
+const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE', 'GPU_ERROR', 'COMPUTE_CRASHED', 'PROMPT_TOO_LONG', 'NO_SPACE'] as const;
 type KnownError = (typeof KNOWN_ERRORS)[number];
 
 /** One line saying what went wrong, in the bot's language where the error code is known. */
@@ -78,15 +79,23 @@ export function jobLine(services: Services, job: JobInfo): string {
     id: shortJobId(job.id),
     kind: services.t(`job.kind.${job.kind}`),
     owner: job.ownerName ?? job.ownerId,
-    label: job.label ? ` (${job.label})` : '',
+    label: job.label ? ` (${escapeMarkdown(job.label)})` : '',
   });
 }
 
-/** Cuts text to `max` characters with an ellipsis, keeping **bold** markers paired. */
+/**
+ * Cuts text to at most `max` UTF-16 units with an ellipsis, between graphemes (never inside an emoji or an accented
+ * letter), keeping **bold** markers paired and never leaving a dangling Markdown escape.
+ */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - 1)).trimEnd();
-  if ((cut.match(/\*\*/g) ?? []).length % 2 === 1) cut += '**';
+  const bolds = (x: string) => (x.match(/\*\*/g) ?? []).length;
+  const cutTo = (n: number) => graphemePrefix(text, Math.max(0, n)).trimEnd().replace(/(?<!\\)((?:\\\\)*)\\$/, '$1');
+  let cut = cutTo(max - 1);
+  if (bolds(cut) % 2 === 1) {
+    cut = cutTo(max - 3);
+    if (bolds(cut) % 2 === 1) cut += '**';
+  }
   return `${cut}…`;
 }
 

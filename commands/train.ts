@@ -11,6 +11,7 @@ import { runMetricsOf, type RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
 import { createBlindPoll } from './poll.ts';
 import { createProgressReporter, renderProgress } from './progress.ts';
+import { pruneClassRuns } from './runs-cleanup.ts';
 import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher } from './respond.ts';
 import type { Command, CommandContext, MessageHandle } from './types.ts';
 
@@ -128,11 +129,13 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     await reporter.finish({
       text: cancelled ? t('train.progressCancelled', { run: run.id }) : t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) }),
     });
+    await pruneClassRuns(s, run.classId); // a failed run's partial folder goes; the active model stays
     return;
   }
 
   const done = s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
   s.logger.info(`train #${run.id} done: ppl ${result.perplexityBefore.toFixed(2)} → ${result.perplexityAfter.toFixed(2)}, ${result.modelDir}`);
+  await pruneClassRuns(s, run.classId);
   await reporter.finish({
     text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
   });

@@ -80,7 +80,7 @@ export interface Command {
   name: string;
   description: string;
   options: OptionSpec[];
-  teacherOnly?: boolean; // adapters also publish it with default_member_permissions on Discord
+  teacherOnly?: boolean; // checked by the adapters and the handler; still registered visible on Discord (see bot/discord/spec.ts)
   run(ctx: CommandContext): Promise<void>;
 }
 

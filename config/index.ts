@@ -79,6 +79,12 @@ interface AppConfigData {
   webgpuMatmul: 'tiled' | 'tfjs';
   /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
   libraryPath: string | null;
+  /** Polls: `liveSplit` shows the A/B count while voting (POLL_LIVE_SPLIT=1); by default only how many voted. */
+  polls: { liveSplit: boolean };
+  /** Finished run folders kept per class besides the active model (KEEP_RUNS, default 3); older ones are pruned. */
+  keepRuns: number;
+  /** Story/score jobs waiting: per person (QUEUE_PER_USER, default 2) and in all (QUEUE_MAX, default 40). */
+  queue: { perUser: number; max: number };
 }
 
 export type DeepReadonly<T> = T extends RegExp ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -211,6 +217,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wasmThreads: r.nonNegativeInt('WASM_THREADS', 0),
     webgpuMatmul: r.oneOf('WEBGPU_MATMUL', ['tiled', 'tfjs'] as const, 'tiled'),
     libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
+    polls: { liveSplit: ['1', 'true', 'yes', 'on', 'si', 'sí'].includes(r.oneOf('POLL_LIVE_SPLIT', ['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off', 'si', 'sí'] as const, '0')) },
+    keepRuns: r.nonNegativeInt('KEEP_RUNS', 3),
+    queue: { perUser: r.positiveInt('QUEUE_PER_USER', 2), max: r.positiveInt('QUEUE_MAX', 40) },
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');

@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'BUSY'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'PROMPT_TOO_LONG'
+  | 'NO_SPACE';
 
 export class QuijoteError extends Error {
   readonly code: ErrorCode;

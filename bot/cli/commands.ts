@@ -9,6 +9,7 @@ import { loadTokenizer } from '../../core/model/tokenizer.ts';
 import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
 import { generate } from '../../core/sample/generate.ts';
 import { intFlag, settingsFrom, type Flags } from './args.ts';
+import { backupStore } from './backup.ts';
 import { download } from './download.ts';
 import { downloadLine, statusWriter, trainLine } from './progress.ts';
 
@@ -197,4 +198,11 @@ const bench: Command = async (c) => {
   return runBench(c);
 };
 
-export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, download, bench };
+const backup: Command = async (c) => {
+  const r = await backupStore(c.config, c.flags.out);
+  if (c.flags.json) printJson(r);
+  else out(`copia hecha: ${r.backup} (${r.pages} páginas, ${r.polls} votaciones, ${r.votes} votos; integrity_check ok)`);
+  return 0;
+};
+
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, download, bench, backup };

@@ -120,6 +120,12 @@ export const COMMAND_SPECS: CommandSpec[] = [
     ],
   },
   {
+    name: 'backup',
+    summary: 'copia en caliente de DATA_DIR/quijote.sqlite (copia en línea de SQLite, comprobada con integrity_check)',
+    usage: 'quijote backup [--out FICHERO.sqlite] [--json]',
+    flags: [str('out', 'FICHERO.sqlite', 'dónde se guarda la copia (nunca se sobrescribe)', (c) => `${c.dataDir}/backups/quijote-<fecha>.sqlite`), json],
+  },
+  {
     name: 'bench',
     summary: 'rendimiento de entrenamiento y generación (ver bench/README.md)',
     usage: 'quijote bench [--json] [--only CARGAS] [opciones]',

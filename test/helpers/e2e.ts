@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { formatNumber, formatPercent } from '../../commands/messages.ts';
 import { pollStories } from '../../commands/poll.ts';
 import { clip } from '../../commands/respond.ts';
+import { escapeMarkdown } from '../../commands/text-safety.ts';
 import type { Services } from '../../commands/types.ts';
 import { startBot, type RunningBot } from '../../bot/start.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
@@ -109,7 +110,7 @@ export interface RevealFacts {
   poll: PollRow;
   finetunedChoice: 'A' | 'B';
   tally: { A: number; B: number; total: number };
-  /** "La historia afinada se llevó N % de los votos." */
+  /** "El N % detectó la historia afinada (n de total)." */
   share: string;
   /** The corpus-trace sentence /reveal must contain: the copied sequences, or the "none found" line. */
   tracesLine: string;
@@ -130,13 +131,13 @@ export async function revealFacts(services: Services, pollId: number): Promise<R
   assert.equal((poll.finetunedChoice === 'A' ? b : a).model, 'base');
   const run = services.store.getRun(poll.runId);
   const lines = await services.text.trainingLines(run!.params.lines);
-  const traces = findCorpusTraces(tuned.text, lines);
+  const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
   const ngrams = traces.ngrams.slice(0, 12).map((g) => `«${clip(g, 80)}»`);
   return {
     poll,
     finetunedChoice: poll.finetunedChoice,
     tally: { A: tally.A, B: tally.B, total: tally.total },
-    share: `La historia afinada se llevó ${formatPercent('es', tally[poll.finetunedChoice] / tally.total)} de los votos.`,
+    share: `El ${formatPercent('es', tally[poll.finetunedChoice] / tally.total)} detectó la historia afinada (${tally[poll.finetunedChoice]} de ${tally.total}).`,
     tracesLine:
       ngrams.length > 0
         ? `Secuencias copiadas de las líneas de entrenamiento: ${ngrams.join(', ')}`

@@ -134,6 +134,19 @@ const es = {
   'story.promptInvisible': 'Tu comienzo solo tenía caracteres invisibles o de control. Escribe un comienzo de historia con letras de verdad.',
   'queue.userLimit': 'Ya tienes {waiting} peticiones esperando turno (el máximo por persona es {max}). Espera a que salga una y vuelve a pedir; así todos tienen sitio.',
   'queue.full': 'La cola está llena: hay {waiting} trabajos esperando. Vuelve a intentarlo dentro de unos {minutes} min.',
+  // ── class experiments (issue 14): sampling knobs, reproducible runs, export, teacher texts, sweeps ──
+  'cmd.story.opt.temperatura': 'Temperatura 0,1–2 (por defecto 0,9): más baja, más prudente; más alta, más sorpresas',
+  'cmd.story.opt.top_k': 'top_k 0–200 (por defecto 50): solo elige entre las k palabras más probables; 0 lo apaga',
+  'cmd.story.opt.top_p': 'top_p 0,5–1 (por defecto 0,95): solo elige entre las palabras que suman esa probabilidad',
+  'cmd.story.opt.penalizacion': 'Penalización por repetir 1–2 (por defecto 1,1): más alta, menos bucles',
+  'sampling.bad.temperature': 'La `temperatura` debe estar entre {min} y {max} (escribiste {value}). Con 0,7–1,0 las historias suenan naturales; por debajo salen repetitivas y por encima, disparatadas.',
+  'sampling.bad.topK': '`top_k` debe ser un número entero entre {min} y {max} (escribiste {value}). 50 es lo habitual; 0 lo desactiva.',
+  'sampling.bad.topP': '`top_p` debe estar entre {min} y {max} (escribiste {value}). 0,9–0,97 es lo habitual: más bajo, menos variedad.',
+  'sampling.bad.repetitionPenalty': 'La `penalizacion` debe estar entre {min} y {max} (escribiste {value}). 1 es sin penalización; 1,2–1,3 corta los bucles.',
+  'story.settings': 'Ajustes de muestreo: {settings}.',
+  'poll.repetitive': '⚠️ La Historia {choice} se repite mucho: prueba `/story` con `penalizacion:1.2` (hasta 1,3) o `top_p:0.97`.',
+  'poll.fewSentencesKnob': 'En `/story` también puedes bajar la temperatura: `temperatura:0.8`.',
+  'help.sampling': '🎛️ **Mandos de `/story`** (opcionales): `temperatura` (0,1–2, por defecto 0,9) decide cuánto arriesga el modelo: baja, historias prudentes y repetitivas; alta, sorpresas y disparates. `top_k` (0–200, por defecto 50) y `top_p` (0,5–1, por defecto 0,95) limitan entre cuántas palabras elige. `penalizacion` (1–2, por defecto 1,1) castiga repetir palabras: si una historia entra en bucle, súbela a 1,2–1,3 o sube `top_p` a 0,97; si se queda corta, baja la temperatura a 0,8. Ejemplo: `/story prompt:"En un lugar" temperatura:0.8 penalizacion:1.2`.',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -256,6 +269,19 @@ const en: { readonly [K in MessageKey]: string } = {
   'story.promptInvisible': 'Your opening had only invisible or control characters. Write a story opening with real letters.',
   'queue.userLimit': 'You already have {waiting} requests waiting (the limit per person is {max}). Wait until one is done and ask again, so everyone gets a turn.',
   'queue.full': 'The queue is full: {waiting} jobs are waiting. Try again in about {minutes} min.',
+  // ── class experiments (issue 14): sampling knobs, reproducible runs, export, teacher texts, sweeps ──
+  'cmd.story.opt.temperatura': 'Temperature 0.1–2 (default 0.9): lower is safer, higher is more surprising',
+  'cmd.story.opt.top_k': 'top_k 0–200 (default 50): only pick among the k most likely words; 0 turns it off',
+  'cmd.story.opt.top_p': 'top_p 0.5–1 (default 0.95): only pick among the words that add up to that probability',
+  'cmd.story.opt.penalizacion': 'Repetition penalty 1–2 (default 1.1): higher means fewer loops',
+  'sampling.bad.temperature': '`temperatura` must be between {min} and {max} (you wrote {value}). At 0.7–1.0 stories sound natural; below they repeat, above they ramble.',
+  'sampling.bad.topK': '`top_k` must be a whole number between {min} and {max} (you wrote {value}). 50 is usual; 0 turns it off.',
+  'sampling.bad.topP': '`top_p` must be between {min} and {max} (you wrote {value}). 0.9–0.97 is usual: lower means less variety.',
+  'sampling.bad.repetitionPenalty': '`penalizacion` must be between {min} and {max} (you wrote {value}). 1 is no penalty; 1.2–1.3 breaks loops.',
+  'story.settings': 'Sampling settings: {settings}.',
+  'poll.repetitive': '⚠️ Story {choice} repeats itself a lot: try `/story` with `penalizacion:1.2` (up to 1.3) or `top_p:0.97`.',
+  'poll.fewSentencesKnob': 'In `/story` you can also lower the temperature: `temperatura:0.8`.',
+  'help.sampling': '🎛️ **`/story` knobs** (optional): `temperatura` (0.1–2, default 0.9) sets how much the model risks: low gives safe, repetitive stories; high gives surprises and nonsense. `top_k` (0–200, default 50) and `top_p` (0.5–1, default 0.95) limit how many words it picks from. `penalizacion` (1–2, default 1.1) punishes repeated words: if a story loops, raise it to 1.2–1.3 or raise `top_p` to 0.97; if it comes out short, lower the temperature to 0.8. Example: `/story prompt:"En un lugar" temperatura:0.8 penalizacion:1.2`.',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

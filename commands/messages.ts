@@ -147,6 +147,10 @@ const es = {
   'poll.repetitive': '⚠️ La Historia {choice} se repite mucho: prueba `/story` con `penalizacion:1.2` (hasta 1,3) o `top_p:0.97`.',
   'poll.fewSentencesKnob': 'En `/story` también puedes bajar la temperatura: `temperatura:0.8`.',
   'help.sampling': '🎛️ **Mandos de `/story`** (opcionales): `temperatura` (0,1–2, por defecto 0,9) decide cuánto arriesga el modelo: baja, historias prudentes y repetitivas; alta, sorpresas y disparates. `top_k` (0–200, por defecto 50) y `top_p` (0,5–1, por defecto 0,95) limitan entre cuántas palabras elige. `penalizacion` (1–2, por defecto 1,1) castiga repetir palabras: si una historia entra en bucle, súbela a 1,2–1,3 o sube `top_p` a 0,97; si se queda corta, baja la temperatura a 0,8. Ejemplo: `/story prompt:"En un lugar" temperatura:0.8 penalizacion:1.2`.',
+  'cmd.train.opt.repetir': 'Repite un entrenamiento anterior con los mismos ajustes y semilla, por ejemplo #12',
+  'train.settings': 'Ajustes exactos de #{run}: {settings}. Para repetirlo: `/train repetir:#{run}`.',
+  'train.repeatNotFound': 'No encuentro el entrenamiento {run} en esta clase. Mira los números con `/results` y escribe, por ejemplo, `/train repetir:#3`.',
+  'train.repeatAlone': '`repetir` usa exactamente los ajustes de #{run}; quita `lines`, `epochs` y `lr`, o lanza un entrenamiento nuevo sin `repetir`.',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -282,6 +286,10 @@ const en: { readonly [K in MessageKey]: string } = {
   'poll.repetitive': '⚠️ Story {choice} repeats itself a lot: try `/story` with `penalizacion:1.2` (up to 1.3) or `top_p:0.97`.',
   'poll.fewSentencesKnob': 'In `/story` you can also lower the temperature: `temperatura:0.8`.',
   'help.sampling': '🎛️ **`/story` knobs** (optional): `temperatura` (0.1–2, default 0.9) sets how much the model risks: low gives safe, repetitive stories; high gives surprises and nonsense. `top_k` (0–200, default 50) and `top_p` (0.5–1, default 0.95) limit how many words it picks from. `penalizacion` (1–2, default 1.1) punishes repeated words: if a story loops, raise it to 1.2–1.3 or raise `top_p` to 0.97; if it comes out short, lower the temperature to 0.8. Example: `/story prompt:"En un lugar" temperatura:0.8 penalizacion:1.2`.',
+  'cmd.train.opt.repetir': 'Repeat an earlier training with the same settings and seed, e.g. #12',
+  'train.settings': 'Exact settings of #{run}: {settings}. To repeat it: `/train repetir:#{run}`.',
+  'train.repeatNotFound': 'I cannot find training {run} in this class. See the numbers with `/results` and write, e.g., `/train repetir:#3`.',
+  'train.repeatAlone': '`repetir` uses exactly the settings of #{run}; drop `lines`, `epochs` and `lr`, or start a new training without `repetir`.',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

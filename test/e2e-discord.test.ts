@@ -20,7 +20,7 @@ import { openStore } from '../core/store/store.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import {
-  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -127,7 +127,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(post.auth, `Bot ${fake.token}`);
     assert.equal(
       post.body.content,
-      `<@${teacher.user!.id}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.`,
+      `<@${teacher.user!.id}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.\n${settingsLine(run)}`,
     );
     assert.deepEqual(post.body.allowed_mentions, { parse: [], users: [teacher.user!.id] });
     assert.equal(post.files.length, 1);
@@ -171,10 +171,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(a.seed, b.seed);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
     // Fewer than five sentences (the tiny model writes 40 tokens) is said under the stories, never hidden.
-    const few = ([['A', a], ['B', b]] as const)
-      .map(([c, st]) => [c, cutStory(st.text)] as const)
-      .filter(([, cut]) => !cut.complete)
-      .map(([c, cut]) => `⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
+    const few = pollWarnings(a, b);
     assert.equal(
       storyPoll.content,
       [

@@ -15,7 +15,7 @@ import type { RunningBot } from '../bot/start.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from './helpers/fake-slack.ts';
 import {
-  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
+  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -103,7 +103,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     const lines = metricLines(run);
     assert.equal(
       announced.args.text,
-      `<@${TEACHER}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.`,
+      `<@${TEACHER}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.\n${settingsLine(run)}`,
     );
     assert.equal(sections(announced), announced.args.text);
     const curve = run.lossCurve!;
@@ -144,10 +144,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     const { a, b } = pollStories(s, poll);
     assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
-    const few = ([['A', a], ['B', b]] as const)
-      .map(([c, st]) => [c, cutStory(st.text)] as const)
-      .filter(([, cut]) => !cut.complete)
-      .map(([c, cut]) => `⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
+    const few = pollWarnings(a, b);
     const markdown = [
       `🗳️ **Votación a ciegas #2**: ¿qué historia suena más al Quijote?\nComienzo: «${PROMPT}»`,
       `**Historia A**\n${show(a.text)}`,

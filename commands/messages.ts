@@ -151,6 +151,14 @@ const es = {
   'train.settings': 'Ajustes exactos de #{run}: {settings}. Para repetirlo: `/train repetir:#{run}`.',
   'train.repeatNotFound': 'No encuentro el entrenamiento {run} en esta clase. Mira los números con `/results` y escribe, por ejemplo, `/train repetir:#3`.',
   'train.repeatAlone': '`repetir` usa exactamente los ajustes de #{run}; quita `lines`, `epochs` y `lr`, o lanza un entrenamiento nuevo sin `repetir`.',
+  'cmd.results.opt.exportar': 'csv: descarga todas las votaciones en una hoja de cálculo',
+  'cmd.results.opt.ids': 'si: incluye quién votó qué (solo profesorado; te llega solo a ti)',
+  'export.usage': 'Para exportar escribe `/results exportar:csv` (anónimo) o, si eres docente, `/results exportar:csv ids:si` (con quién votó qué).',
+  'export.idsTeacherOnly': 'Solo el profesorado puede exportar quién votó qué. `/results exportar:csv` da el mismo fichero sin identificadores.',
+  'export.ready': '📄 Las {polls} votaciones de la clase en CSV (anónimo: sin quién votó qué).',
+  'export.readyIds': '📄 Las {polls} votaciones de la clase en CSV, con quién votó qué en la columna `votantes`. Solo lo recibes tú: trátalo como datos del alumnado.',
+  'export.description': 'Votaciones de la clase (CSV anónimo, {polls} votaciones)',
+  'export.descriptionIds': 'Votaciones de la clase con identificadores de quien votó (CSV, {polls} votaciones)',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -290,6 +298,14 @@ const en: { readonly [K in MessageKey]: string } = {
   'train.settings': 'Exact settings of #{run}: {settings}. To repeat it: `/train repetir:#{run}`.',
   'train.repeatNotFound': 'I cannot find training {run} in this class. See the numbers with `/results` and write, e.g., `/train repetir:#3`.',
   'train.repeatAlone': '`repetir` uses exactly the settings of #{run}; drop `lines`, `epochs` and `lr`, or start a new training without `repetir`.',
+  'cmd.results.opt.exportar': 'csv: download every poll as a spreadsheet',
+  'cmd.results.opt.ids': 'si: include who voted what (teachers only; only you get it)',
+  'export.usage': 'To export write `/results exportar:csv` (anonymous) or, as a teacher, `/results exportar:csv ids:si` (with who voted what).',
+  'export.idsTeacherOnly': 'Only teachers can export who voted what. `/results exportar:csv` gives the same file without ids.',
+  'export.ready': '📄 The class\'s {polls} polls as CSV (anonymous: no one\'s votes).',
+  'export.readyIds': '📄 The class\'s {polls} polls as CSV, with who voted what in the `votantes` column. Only you get it: treat it as student data.',
+  'export.description': 'The class\'s polls (anonymous CSV, {polls} polls)',
+  'export.descriptionIds': 'The class\'s polls with voter ids (CSV, {polls} polls)',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

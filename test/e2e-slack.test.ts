@@ -4,6 +4,7 @@
  * A teacher trains on 20 lines, a student asks for a story, two students vote (one changes), the teacher reveals.
  */
 import assert from 'node:assert/strict';
+import { parseCsv } from './helpers/csv.ts';
 import { after, before, describe, test } from 'node:test';
 import { formatNumber } from '../commands/messages.ts';
 import { pollStories } from '../commands/poll.ts';
@@ -212,5 +213,19 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.deepEqual(fake.buttons(storyPoll.ts), []);
     assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
     assert.equal(bot!.services.store.getPoll(1)!.status, 'open'); // only the latest poll was revealed
+  });
+
+  test('/results exportar:csv: the anonymous CSV goes to the channel; with ids:si only to the teacher, in a direct message', async () => {
+    const uploads = () => [...fake.files.values()].filter((f) => f.filename.endsWith('.csv'));
+    await fake.slash('/results', 'exportar:csv', { userId: LUIS, channelId: CHANNEL });
+    const open = await fake.waitFor(() => uploads().find((f) => f.channel === CHANNEL && f.data), 'the anonymous CSV upload');
+    const rows = parseCsv(open.data!.toString('utf8'));
+    assert.equal(rows.length, 3, 'header and the two polls');
+    assert.equal(rows[2][3], PROMPT);
+    assert.ok(![LUIS, TEACHER].some((id) => open.data!.toString('utf8').includes(id)), 'no user id in the anonymous export');
+    await fake.slash('/results', 'exportar:csv ids:si', { userId: TEACHER, channelId: CHANNEL });
+    const private_ = await fake.waitFor(() => uploads().find((f) => f.channel === `D${TEACHER}` && f.data), 'the CSV with ids in a DM');
+    assert.match(private_.data!.toString('utf8'), new RegExp(`${LUIS}:[AB]`));
+    assert.equal(uploads().filter((f) => f.channel === CHANNEL).length, 1, 'the ids never reach the channel');
   });
 });

@@ -13,7 +13,7 @@ export function slackCommandName(name: string): string {
   return BUILT_IN.has(name) ? `quijote-${name}` : name;
 }
 
-export const BOT_SCOPES = ['chat:write', 'chat:write.public', 'commands', 'files:write', 'usergroups:read'];
+export const BOT_SCOPES = ['chat:write', 'chat:write.public', 'commands', 'files:write', 'im:write', 'usergroups:read'];
 
 export function buildManifest(commands: Command[]): Record<string, unknown> {
   return {

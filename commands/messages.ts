@@ -159,6 +159,11 @@ const es = {
   'export.readyIds': '📄 Las {polls} votaciones de la clase en CSV, con quién votó qué en la columna `votantes`. Solo lo recibes tú: trátalo como datos del alumnado.',
   'export.description': 'Votaciones de la clase (CSV anónimo, {polls} votaciones)',
   'export.descriptionIds': 'Votaciones de la clase con identificadores de quien votó (CSV, {polls} votaciones)',
+  'resultsChart.title': 'Entrenamientos de la clase: ¿se nota el afinado?',
+  'resultsChart.label': '#{run} {lines} lín.',
+  'resultsChart.alt': 'Gráfico de barras: por cada entrenamiento, qué parte de los votos de las votaciones reveladas detectó la historia afinada (la línea roja discontinua es el azar, 50 %), y debajo su perplejidad de evaluación (ppl).',
+  'resultsChart.altRun': '#{run}: {detected}, ppl {ppl}',
+  'resultsChart.noVotes': 'sin votos revelados',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -306,6 +311,11 @@ const en: { readonly [K in MessageKey]: string } = {
   'export.readyIds': '📄 The class\'s {polls} polls as CSV, with who voted what in the `votantes` column. Only you get it: treat it as student data.',
   'export.description': 'The class\'s polls (anonymous CSV, {polls} polls)',
   'export.descriptionIds': 'The class\'s polls with voter ids (CSV, {polls} polls)',
+  'resultsChart.title': 'Entrenamientos de la clase: ¿se nota el afinado?',
+  'resultsChart.label': '#{run} {lines} lín.',
+  'resultsChart.alt': 'Bar chart: for each training run, the share of votes in revealed polls that picked out the fine-tuned story (the dashed red line is chance, 50 %), with its eval perplexity (ppl) underneath. The picture is in Spanish.',
+  'resultsChart.altRun': '#{run}: {detected}, ppl {ppl}',
+  'resultsChart.noVotes': 'no revealed votes',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

@@ -3,6 +3,7 @@
  * show only their vote count, so /results never breaks a poll's blindness.
  */
 import { formatPercent, t as translate } from './messages.ts';
+import { runsChartImage } from './results-chart.ts';
 import { exportResults } from './results-export.ts';
 import { clip, stringOption } from './respond.ts';
 import { escapeMarkdown } from './text-safety.ts';
@@ -58,6 +59,7 @@ export const results: Command = {
             total: totalVotes,
             polls: closedPolls,
           });
-    await ctx.reply({ text: [t('results.header'), ...shown.map((l) => `• ${l}`), summary].join('\n') });
+    const image = await runsChartImage(s, cls!.id).catch((e: unknown) => void s.logger.error('/results: could not draw the chart', e));
+    await ctx.reply({ text: [t('results.header'), ...shown.map((l) => `• ${l}`), summary].join('\n'), ...(image ? { image } : {}) });
   },
 };

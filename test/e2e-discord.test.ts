@@ -304,6 +304,10 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
         `En total, la historia afinada se llevó ${share} de los votos (${tuned} de 2) en 1 votaciones reveladas.`,
       ].join('\n'),
     );
+    // …and the chart across runs: one bar for run #1, its share equal to the revealed tally.
+    assert.equal(results.attachments.length, 1);
+    assert.equal(results.attachments[0]!.filename, 'entrenamientos.png');
+    assert.match(results.attachments[0]!.description!, new RegExp(`#1: ${share.replace(/[%\s]/g, '.')} \\(2\\), ppl ${formatNumber('es', m.perplexityAfter, 1)}\\.$`));
 
     // The vote Eva cast before the restart is remembered: she changes it, and the message shows the new count.
     const changed = await click(fake.message(autoPoll.id), 'vote:1:B', eva);

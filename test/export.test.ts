@@ -8,7 +8,7 @@ import { story } from '../commands/story.ts';
 import { train } from '../commands/train.ts';
 import { vote } from '../commands/vote.ts';
 import { parseCsv } from './helpers/csv.ts';
-import { buttonContext, commandContext, createTestRig, settle, STUDENT, STUDENT2, TEACHER, type TestRig } from './helpers/fake-context.ts';
+import { buttonContext, commandContext, createTestRig, PLACE, settle, STUDENT, STUDENT2, TEACHER, type TestRig } from './helpers/fake-context.ts';
 
 const TRICKY = 'Dijo "hola", y luego,\nen otra línea: «adiós»';
 
@@ -91,4 +91,23 @@ test('CSV fields: quoting, doubled quotes and defused spreadsheet formulas', () 
   assert.equal(csvField(-1), '-1', 'numbers are numbers');
   assert.equal(csvField(null), '');
   assert.deepEqual(parseCsv(`a,"b ""c"", d"\r\n"x\ny",\r\n`), [['a', 'b "c", d'], ['x\ny', '']]);
+});
+
+test('/results posts a chart across runs whose numbers are the store\'s (only revealed votes count)', async () => {
+  const { runBars } = await import('../commands/results-chart.ts');
+  const { pngSize } = await import('./helpers/e2e.ts');
+  const rig = await classWithPolls();
+  await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 7 }));
+  await rig.services.compute.idle();
+  await settle();
+  const cls = rig.services.store.findClass(PLACE)!;
+  const bars = runBars(rig.services, cls.id);
+  assert.deepEqual(bars.map((b) => [b.runId, b.label, b.detected, b.votes]), [[1, '#1 5 lín.', 2 / 3, 3], [2, '#2 7 lín.', null, 0]]);
+  assert.equal(bars[0].perplexity, Math.exp(3.1));
+  const ctx = commandContext(rig.services, rig.channel, 'results', {}, STUDENT);
+  await results.run(ctx);
+  const image = ctx.replies[0].first.image!;
+  assert.equal(image.filename, 'entrenamientos.png');
+  assert.deepEqual(pngSize(image.data), { width: 900, height: 500 });
+  assert.match(image.alt, /#1: 67\s%\s\(3\), ppl 22,2; #2: sin votos revelados, ppl 22,2\.$/);
 });

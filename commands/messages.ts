@@ -164,6 +164,15 @@ const es = {
   'resultsChart.alt': 'Gráfico de barras: por cada entrenamiento, qué parte de los votos de las votaciones reveladas detectó la historia afinada (la línea roja discontinua es el azar, 50 %), y debajo su perplejidad de evaluación (ppl).',
   'resultsChart.altRun': '#{run}: {detected}, ppl {ppl}',
   'resultsChart.noVotes': 'sin votos revelados',
+  'teacherText.tooBig': 'No he guardado «{file}»: ocupa {size} MB y el límite es {max} MB. Quita capítulos o divídelo en partes.',
+  'teacherText.zip': 'No he guardado «{file}»: es un archivo comprimido (zip) con otro nombre. Descomprímelo y adjunta el .txt de dentro.',
+  'teacherText.binary': 'No he guardado «{file}»: no es texto sino un archivo {kind}. Guarda el documento como «Texto sin formato (.txt)» y adjúntalo otra vez.',
+  'teacherText.empty': 'No he guardado «{file}»: está vacío (solo espacios o líneas en blanco).',
+  'teacherText.utf16': 'No he guardado «{file}»: está en UTF-16. Guárdalo como texto UTF-8 (o Latin-1) y adjúntalo otra vez.',
+  'teacherText.encoding': 'No he guardado «{file}»: no está ni en UTF-8 ni en Latin-1 (parece Windows-1252 u otra codificación). Guárdalo como texto UTF-8 y adjúntalo otra vez.',
+  'teacherText.fewLines': 'No he guardado «{file}»: tiene {lines} líneas con texto y hacen falta al menos {min}.',
+  'teacherText.accepted': 'Texto «{file}» guardado: {lines} líneas, codificación {encoding} (detectada).',
+  'teacherText.acceptedGutenberg': 'Texto «{file}» guardado: {lines} líneas entre las marcas de Project Gutenberg, codificación {encoding} (detectada).',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -316,6 +325,15 @@ const en: { readonly [K in MessageKey]: string } = {
   'resultsChart.alt': 'Bar chart: for each training run, the share of votes in revealed polls that picked out the fine-tuned story (the dashed red line is chance, 50 %), with its eval perplexity (ppl) underneath. The picture is in Spanish.',
   'resultsChart.altRun': '#{run}: {detected}, ppl {ppl}',
   'resultsChart.noVotes': 'no revealed votes',
+  'teacherText.tooBig': 'I did not store “{file}”: it is {size} MB and the limit is {max} MB. Remove some chapters or split it.',
+  'teacherText.zip': 'I did not store “{file}”: it is a compressed (zip) file renamed. Unzip it and attach the .txt inside.',
+  'teacherText.binary': 'I did not store “{file}”: it is not text but a {kind} file. Save the document as “Plain text (.txt)” and attach it again.',
+  'teacherText.empty': 'I did not store “{file}”: it is empty (only spaces or blank lines).',
+  'teacherText.utf16': 'I did not store “{file}”: it is UTF-16. Save it as UTF-8 (or Latin-1) text and attach it again.',
+  'teacherText.encoding': 'I did not store “{file}”: it is neither UTF-8 nor Latin-1 (it looks like Windows-1252 or another encoding). Save it as UTF-8 text and attach it again.',
+  'teacherText.fewLines': 'I did not store “{file}”: it has {lines} lines of text and at least {min} are needed.',
+  'teacherText.accepted': 'Text “{file}” stored: {lines} lines, {encoding} encoding (detected).',
+  'teacherText.acceptedGutenberg': 'Text “{file}” stored: {lines} lines between the Project Gutenberg markers, {encoding} encoding (detected).',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

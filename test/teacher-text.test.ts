@@ -88,3 +88,24 @@ test('a checked text is stored per class under its content hash; a refused one i
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('each refusal is said in Spanish naming the limit; an accepted text names its detected encoding', async () => {
+  const { createTestRig } = await import('./helpers/fake-context.ts');
+  const { teacherTextAccepted, teacherTextRefusal } = await import('../commands/teacher-text-messages.ts');
+  const s = createTestRig().services;
+  const say = (bytes: Uint8Array) => {
+    const r = readTeacherText(bytes);
+    assert.ok(!r.ok);
+    return teacherTextRefusal(s, r, 'mio.txt');
+  };
+  assert.match(say(new Uint8Array(MAX_TEACHER_TEXT_BYTES + 200_000).fill(0x61)), /No he guardado «mio.txt»: ocupa 2,2 MB y el límite es 2 MB/);
+  assert.match(say(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2])), /es un archivo comprimido \(zip\) con otro nombre/);
+  assert.match(say(utf8('%PDF-1.4')), /no es texto sino un archivo PDF/);
+  assert.match(say(utf8('\n \n')), /está vacío/);
+  assert.match(say(new Uint8Array([0xfe, 0xff, 0, 0x61])), /está en UTF-16/);
+  assert.match(say(new Uint8Array([0x61, 0x93, 0x62])), /ni en UTF-8 ni en Latin-1/);
+  assert.match(say(utf8(lines(3).join('\n'))), /tiene 3 líneas con texto y hacen falta al menos 20/);
+  const ok = readTeacherText(new Uint8Array(Buffer.from(lines(20).join('\n'), 'latin1')));
+  assert.ok(ok.ok);
+  assert.equal(teacherTextAccepted(s, ok, 'mio.txt'), 'Texto «mio.txt» guardado: 20 líneas, codificación Latin-1 (ISO-8859-1) (detectada).');
+});

@@ -5,6 +5,7 @@
  * then the bot restarts on the same DATA_DIR and everything is still there.
  */
 import assert from 'node:assert/strict';
+import { parseCsv } from './helpers/csv.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -308,6 +309,18 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(results.attachments.length, 1);
     assert.equal(results.attachments[0]!.filename, 'entrenamientos.png');
     assert.match(results.attachments[0]!.description!, new RegExp(`#1: ${share.replace(/[%\s]/g, '.')} \\(2\\), ppl ${formatNumber('es', m.perplexityAfter, 1)}\\.$`));
+
+    // /results exportar:csv: an anonymous CSV attached for the class; with ids:si only the teacher sees it.
+    const ex = fake.slash('results', { exportar: 'csv' }, luis);
+    const exported = await fake.waitFor(() => ex.original?.attachments.length ? ex.original : undefined, { what: 'the CSV export' });
+    assert.equal(exported.ephemeral, false);
+    const csv = exported.attachments[0]!.data.toString('utf8');
+    assert.equal(parseCsv(csv).length, 4, 'header and three polls');
+    assert.ok(!csv.includes(luis.user!.id) && !csv.includes(teacher.user!.id), 'no user id in the anonymous export');
+    const exIds = fake.slash('results', { exportar: 'csv', ids: 'si' }, teacher);
+    const withIds = await fake.waitFor(() => exIds.original?.attachments.length ? exIds.original : undefined, { what: 'the CSV with ids' });
+    assert.equal(withIds.ephemeral, true);
+    assert.match(withIds.attachments[0]!.data.toString('utf8'), new RegExp(`${luis.user!.id}:[AB]`));
 
     // The vote Eva cast before the restart is remembered: she changes it, and the message shows the new count.
     const changed = await click(fake.message(autoPoll.id), 'vote:1:B', eva);

@@ -3,8 +3,10 @@
  * fine-tuned model, shown as "Historia A" / "Historia B" in random order. Nothing in the message (text or button
  * ids) says which is which until /reveal.
  */
+import type { SamplingOverrides } from '../core/engine.ts';
 import type { JobHandle } from '../core/jobs/types.ts';
 import type { PollChoice, PollRow, RunRow, StoryRow, Tally } from '../core/store/types.ts';
+import { isRepetitive } from '../core/story/repetition.ts';
 import { cutStory } from '../core/story/sentences.ts';
 import { clip, joinStory, positionText } from './respond.ts';
 import { escapeMarkdown } from './text-safety.ts';
@@ -50,10 +52,16 @@ export function renderPoll(services: Services, poll: PollRow, a: StoryRow, b: St
   const t = services.t;
   const title = t('poll.title', { poll: poll.id, prompt: clip(escapeMarkdown(poll.prompt), MAX_TITLE_PROMPT_CHARS) });
   const tail: string[] = [];
+  let short = false;
   for (const [choice, story] of [['A', a], ['B', b]] as const) {
     const cut = cutStory(story.text);
-    if (!cut.complete) tail.push(t('poll.fewSentences', { choice, sentences: cut.sentences }));
+    if (!cut.complete) {
+      tail.push(t('poll.fewSentences', { choice, sentences: cut.sentences }));
+      short = true;
+    }
+    if (isRepetitive(story.text)) tail.push(t('poll.repetitive', { choice }));
   }
+  if (short) tail.push(t('poll.fewSentencesKnob'));
   tail.push(voteLine(services, tally, poll.status === 'closed'));
   if (poll.status === 'closed') tail.push(t('poll.closed'));
   const header = (choice: PollChoice) => t('poll.story', { choice, text: '' });
@@ -98,6 +106,8 @@ export interface BlindPollRequest {
   classId: number;
   run: RunRow;
   prompt: string;
+  /** The /story knobs (temperature, top_k, top_p, repetition penalty); the configured defaults otherwise. */
+  sampling?: SamplingOverrides;
   ownerId: string;
   ownerName?: string;
   /** Posts the poll as an ordinary channel message (it must stay editable for hours). */
@@ -116,7 +126,7 @@ export async function createBlindPoll(services: Services, req: BlindPollRequest)
   const seed = s.rng.int(2 ** 31);
   const job = s.compute.submit({
     kind: 'story',
-    params: { prompt: req.prompt, seed, modelDir },
+    params: { prompt: req.prompt, seed, modelDir, ...(req.sampling ? { sampling: req.sampling } : {}) },
     place: req.place,
     owner: { id: req.ownerId, name: req.ownerName },
     label: clip(req.prompt, 40),

@@ -3,7 +3,9 @@
  * show only their vote count, so /results never breaks a poll's blindness.
  */
 import { formatPercent, t as translate } from './messages.ts';
-import { clip } from './respond.ts';
+import { runsChartImage } from './results-chart.ts';
+import { exportResults } from './results-export.ts';
+import { clip, stringOption } from './respond.ts';
 import { escapeMarkdown } from './text-safety.ts';
 import type { Command } from './types.ts';
 
@@ -12,10 +14,17 @@ export const MAX_LISTED_POLLS = 15;
 export const results: Command = {
   name: 'results',
   description: translate('es', 'cmd.results.description'),
-  options: [],
+  options: [
+    { name: 'exportar', description: translate('es', 'cmd.results.opt.exportar'), type: 'string' },
+    { name: 'ids', description: translate('es', 'cmd.results.opt.ids'), type: 'string' },
+  ],
   async run(ctx) {
     const s = ctx.services;
     const t = s.t;
+    if (stringOption(ctx, 'exportar') !== '' || stringOption(ctx, 'ids') !== '') {
+      await exportResults(ctx);
+      return;
+    }
     const cls = s.store.findClass(ctx.place);
     const polls = cls ? s.store.listPolls(cls.id) : [];
     if (polls.length === 0) {
@@ -50,6 +59,7 @@ export const results: Command = {
             total: totalVotes,
             polls: closedPolls,
           });
-    await ctx.reply({ text: [t('results.header'), ...shown.map((l) => `• ${l}`), summary].join('\n') });
+    const image = await runsChartImage(s, cls!.id).catch((e: unknown) => void s.logger.error('/results: could not draw the chart', e));
+    await ctx.reply({ text: [t('results.header'), ...shown.map((l) => `• ${l}`), summary].join('\n'), ...(image ? { image } : {}) });
   },
 };

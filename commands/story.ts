@@ -2,6 +2,7 @@
 import { t as translate } from './messages.ts';
 import { admission } from './admission.ts';
 import { createBlindPoll } from './poll.ts';
+import { readSampling, SAMPLING_OPTION_SPECS, samplingLabel } from './sampling.ts';
 import { clip, replyFailure, stringOption } from './respond.ts';
 import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, MessageHandle } from './types.ts';
@@ -11,7 +12,7 @@ export const MAX_PROMPT_CHARS = 300;
 export const story: Command = {
   name: 'story',
   description: translate('es', 'cmd.story.description'),
-  options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }],
+  options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }, ...SAMPLING_OPTION_SPECS],
   async run(ctx) {
     const s = ctx.services;
     // Control, bidi-override and zero-width characters never reach the model or the public poll.
@@ -25,6 +26,12 @@ export const story: Command = {
       await ctx.reply({ text: s.t('story.badPrompt', { max: MAX_PROMPT_CHARS }), ephemeral: true });
       return;
     }
+    const knobs = readSampling(ctx);
+    if (!knobs.ok) {
+      await ctx.reply({ text: knobs.text, ephemeral: true });
+      return;
+    }
+    const sampling = knobs.sampling;
     const cls = s.store.findClass(ctx.place);
     const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
     if (!cls || !run) {
@@ -50,6 +57,7 @@ export const story: Command = {
         classId: cls.id,
         run,
         prompt,
+        sampling,
         ownerId: ctx.user.id,
         ownerName: ctx.user.displayName,
         post: (m) => ctx.post(m),
@@ -58,7 +66,9 @@ export const story: Command = {
           status = await ctx.reply({ text: s.t('story.generating', { prompt: clip(escapeMarkdown(prompt), 400), position }) });
         },
       });
-      const done = { text: s.t('story.posted', { poll: poll.id }) };
+      const settings = samplingLabel(ctx, sampling);
+      const posted = s.t('story.posted', { poll: poll.id });
+      const done = { text: settings ? `${posted} ${s.t('story.settings', { settings })}` : posted };
       if (status) await status.edit(done);
       else await ctx.reply(done);
     } catch (e) {

@@ -7,12 +7,13 @@ import { isQuijoteError } from '../core/errors.ts';
 import type { JobHandle } from '../core/jobs/types.ts';
 import { renderOffThread } from '../core/plot/off-thread.ts';
 import { runModelDir } from '../core/store/paths.ts';
-import { runMetricsOf, type RunRow } from '../core/store/types.ts';
+import { runMetricsOf, type RunParams, type RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
 import { createBlindPoll } from './poll.ts';
 import { createProgressReporter, renderProgress } from './progress.ts';
 import { pruneClassRuns } from './runs-cleanup.ts';
-import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher } from './respond.ts';
+import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher, stringOption } from './respond.ts';
+import { parseRunRef, runSettingsText } from './run-settings.ts';
 import type { Command, CommandContext, MessageHandle } from './types.ts';
 
 export const MAX_EPOCHS = 20;
@@ -23,9 +24,10 @@ export const train: Command = {
   description: translate('es', 'cmd.train.description'),
   teacherOnly: true,
   options: [
-    { name: 'lines', description: translate('es', 'cmd.train.opt.lines'), type: 'integer', required: true, min: 1 },
+    { name: 'lines', description: translate('es', 'cmd.train.opt.lines'), type: 'integer', min: 1 },
     { name: 'epochs', description: translate('es', 'cmd.train.opt.epochs'), type: 'integer', min: 1, max: MAX_EPOCHS },
     { name: 'lr', description: translate('es', 'cmd.train.opt.lr'), type: 'number' },
+    { name: 'repetir', description: translate('es', 'cmd.train.opt.repetir'), type: 'string' },
   ],
   async run(ctx) {
     if (!(await requireTeacher(ctx, 'train'))) return;
@@ -40,31 +42,17 @@ export const train: Command = {
 
 async function startTraining(ctx: CommandContext): Promise<void> {
   const s = ctx.services;
+  const params = ctx.options.repetir !== undefined && stringOption(ctx, 'repetir') !== '' ? await repeatedParams(ctx) : await chosenParams(ctx);
+  if (!params) return;
+  const { lines, epochs, lr } = params;
   const t = s.t;
-  const max = await s.text.maxLines();
-  const lines = numberOption(ctx, 'lines');
-  if (lines === undefined || !Number.isInteger(lines) || lines < 1 || lines > max) {
-    await ctx.reply({ text: t('train.badLines', { max }), ephemeral: true });
-    return;
-  }
-  const epochs = numberOption(ctx, 'epochs') ?? s.config.ml.epochs;
-  if (!Number.isInteger(epochs) || epochs < 1 || epochs > MAX_EPOCHS) {
-    await ctx.reply({ text: t('train.badEpochs', { max: MAX_EPOCHS }), ephemeral: true });
-    return;
-  }
-  const lr = numberOption(ctx, 'lr') ?? s.config.ml.lr;
-  if (!Number.isFinite(lr) || lr <= 0 || lr >= MAX_LR) {
-    await ctx.reply({ text: t('train.badLr', { max: formatNumber(s.locale, MAX_LR, 4) }), ephemeral: true });
-    return;
-  }
-
   const cls = s.store.ensureClass(ctx.place);
   const busy = s.store.activeRuns(cls.id)[0];
   if (busy) {
     await ctx.reply({ text: t('train.busy', { run: busy.id }), ephemeral: true });
     return;
   }
-  const run = s.store.createRun({ classId: cls.id, params: { lines, epochs, lr, seed: s.config.ml.seed }, teacherId: ctx.user.id });
+  const run = s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
   let progress: MessageHandle;
   try {
     progress = await ctx.post({ text: t('train.waiting', { run: run.id, lines }) });
@@ -74,7 +62,7 @@ async function startTraining(ctx: CommandContext): Promise<void> {
   }
   const job = s.compute.submit({
     kind: 'train',
-    params: { lines, epochs, lr, seed: s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id) },
+    params: { lines, epochs, lr, seed: params.seed ?? s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id) },
     place: ctx.place,
     owner: { id: ctx.user.id, name: ctx.user.displayName },
     label: t('train.label', { lines }),
@@ -84,6 +72,46 @@ async function startTraining(ctx: CommandContext): Promise<void> {
     text: t('train.queued', { run: run.id, lines, epochs, lr: formatNumber(s.locale, lr, 6), position: await positionText(s, job.info.id) }),
     ephemeral: true,
   });
+}
+
+/** The teacher's own settings, checked (undefined once the refusal is said). */
+async function chosenParams(ctx: CommandContext): Promise<RunParams | undefined> {
+  const s = ctx.services;
+  const t = s.t;
+  const max = await s.text.maxLines();
+  const lines = numberOption(ctx, 'lines');
+  if (lines === undefined || !Number.isInteger(lines) || lines < 1 || lines > max) {
+    await ctx.reply({ text: t('train.badLines', { max }), ephemeral: true });
+    return undefined;
+  }
+  const epochs = numberOption(ctx, 'epochs') ?? s.config.ml.epochs;
+  if (!Number.isInteger(epochs) || epochs < 1 || epochs > MAX_EPOCHS) {
+    await ctx.reply({ text: t('train.badEpochs', { max: MAX_EPOCHS }), ephemeral: true });
+    return undefined;
+  }
+  const lr = numberOption(ctx, 'lr') ?? s.config.ml.lr;
+  if (!Number.isFinite(lr) || lr <= 0 || lr >= MAX_LR) {
+    await ctx.reply({ text: t('train.badLr', { max: formatNumber(s.locale, MAX_LR, 4) }), ephemeral: true });
+    return undefined;
+  }
+  return { lines, epochs, lr, seed: s.config.ml.seed };
+}
+
+/** `/train repetir:#id`: exactly the settings (and seed) of an earlier run of this class. */
+async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefined> {
+  const s = ctx.services;
+  const id = parseRunRef(ctx.options.repetir);
+  const cls = s.store.findClass(ctx.place);
+  const earlier = id === undefined || !cls ? undefined : s.store.getRun(id);
+  if (!earlier || !cls || earlier.classId !== cls.id) {
+    await ctx.reply({ text: s.t('train.repeatNotFound', { run: String(ctx.options.repetir) }), ephemeral: true });
+    return undefined;
+  }
+  if (['lines', 'epochs', 'lr'].some((k) => numberOption(ctx, k) !== undefined)) {
+    await ctx.reply({ text: s.t('train.repeatAlone', { run: earlier.id }), ephemeral: true });
+    return undefined;
+  }
+  return structuredClone({ ...earlier.params, seed: earlier.params.seed ?? s.config.ml.seed });
 }
 
 /**
@@ -177,7 +205,7 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
     lossAfter: f(result.evalLossAfter),
     pplBefore: formatNumber(s.locale, result.perplexityBefore, 2),
     pplAfter: formatNumber(s.locale, result.perplexityAfter, 2),
-  });
+  }) + `\n${t('train.settings', { run: run.id, settings: runSettingsText(s, run) })}`;
   let image: { filename: string; data: Buffer; alt: string } | undefined;
   try {
     const curve = result.lossCurve;

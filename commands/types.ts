@@ -33,6 +33,8 @@ export interface OutgoingMessage {
   text: string; // Markdown subset that both platforms render: **bold**, _italic_, `code`, line breaks
   buttons?: ButtonSpec[];
   image?: { filename: string; data: Buffer; alt: string }; // PNG
+  /** A file to download (e.g. the CSV export); `description` says what it holds. */
+  file?: { filename: string; data: Buffer; description: string };
   mentionUserId?: string; // adapters render a platform mention of this user at the start
   ephemeral?: boolean; // only the caller sees it (first reply / follow-up of an interaction only)
 }

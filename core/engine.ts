@@ -66,8 +66,20 @@ export interface TrainOptions {
   slice?: GpuSlice;
 }
 
+/**
+ * The /story sampling knobs a class may set for one poll (Hugging Face names: temperature, top_k, top_p,
+ * repetition_penalty). Missing ones take the configured defaults.
+ */
+export interface SamplingOverrides {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+}
+
 export interface StoryOptions {
   seed?: number;
+  sampling?: SamplingOverrides;
   onText?: (textSoFar: string) => void;
   slice?: GpuSlice;
   /** Stops the generation at the next token (rejects with QuijoteError CANCELLED). */

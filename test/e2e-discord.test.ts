@@ -5,6 +5,7 @@
  * then the bot restarts on the same DATA_DIR and everything is still there.
  */
 import assert from 'node:assert/strict';
+import { parseCsv } from './helpers/csv.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +21,7 @@ import { openStore } from '../core/store/store.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import {
-  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -127,7 +128,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(post.auth, `Bot ${fake.token}`);
     assert.equal(
       post.body.content,
-      `<@${teacher.user!.id}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.`,
+      `<@${teacher.user!.id}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.\n${settingsLine(run)}`,
     );
     assert.deepEqual(post.body.allowed_mentions, { parse: [], users: [teacher.user!.id] });
     assert.equal(post.files.length, 1);
@@ -171,10 +172,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(a.seed, b.seed);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
     // Fewer than five sentences (the tiny model writes 40 tokens) is said under the stories, never hidden.
-    const few = ([['A', a], ['B', b]] as const)
-      .map(([c, st]) => [c, cutStory(st.text)] as const)
-      .filter(([, cut]) => !cut.complete)
-      .map(([c, cut]) => `⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
+    const few = pollWarnings(a, b);
     assert.equal(
       storyPoll.content,
       [
@@ -307,6 +305,22 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
         `En total, la historia afinada se llevó ${share} de los votos (${tuned} de 2) en 1 votaciones reveladas.`,
       ].join('\n'),
     );
+    // …and the chart across runs: one bar for run #1, its share equal to the revealed tally.
+    assert.equal(results.attachments.length, 1);
+    assert.equal(results.attachments[0]!.filename, 'entrenamientos.png');
+    assert.match(results.attachments[0]!.description!, new RegExp(`#1: ${share.replace(/[%\s]/g, '.')} \\(2\\), ppl ${formatNumber('es', m.perplexityAfter, 1)}\\.$`));
+
+    // /results exportar:csv: an anonymous CSV attached for the class; with ids:si only the teacher sees it.
+    const ex = fake.slash('results', { exportar: 'csv' }, luis);
+    const exported = await fake.waitFor(() => ex.original?.attachments.length ? ex.original : undefined, { what: 'the CSV export' });
+    assert.equal(exported.ephemeral, false);
+    const csv = exported.attachments[0]!.data.toString('utf8');
+    assert.equal(parseCsv(csv).length, 4, 'header and three polls');
+    assert.ok(!csv.includes(luis.user!.id) && !csv.includes(teacher.user!.id), 'no user id in the anonymous export');
+    const exIds = fake.slash('results', { exportar: 'csv', ids: 'si' }, teacher);
+    const withIds = await fake.waitFor(() => exIds.original?.attachments.length ? exIds.original : undefined, { what: 'the CSV with ids' });
+    assert.equal(withIds.ephemeral, true);
+    assert.match(withIds.attachments[0]!.data.toString('utf8'), new RegExp(`${luis.user!.id}:[AB]`));
 
     // The vote Eva cast before the restart is remembered: she changes it, and the message shows the new count.
     const changed = await click(fake.message(autoPoll.id), 'vote:1:B', eva);

@@ -4,6 +4,7 @@
  * A teacher trains on 20 lines, a student asks for a story, two students vote (one changes), the teacher reveals.
  */
 import assert from 'node:assert/strict';
+import { parseCsv } from './helpers/csv.ts';
 import { after, before, describe, test } from 'node:test';
 import { formatNumber } from '../commands/messages.ts';
 import { pollStories } from '../commands/poll.ts';
@@ -15,7 +16,7 @@ import type { RunningBot } from '../bot/start.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from './helpers/fake-slack.ts';
 import {
-  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
+  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -103,7 +104,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     const lines = metricLines(run);
     assert.equal(
       announced.args.text,
-      `<@${TEACHER}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.`,
+      `<@${TEACHER}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.\n${settingsLine(run)}`,
     );
     assert.equal(sections(announced), announced.args.text);
     const curve = run.lossCurve!;
@@ -144,10 +145,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     const { a, b } = pollStories(s, poll);
     assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
-    const few = ([['A', a], ['B', b]] as const)
-      .map(([c, st]) => [c, cutStory(st.text)] as const)
-      .filter(([, cut]) => !cut.complete)
-      .map(([c, cut]) => `⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
+    const few = pollWarnings(a, b);
     const markdown = [
       `🗳️ **Votación a ciegas #2**: ¿qué historia suena más al Quijote?\nComienzo: «${PROMPT}»`,
       `**Historia A**\n${show(a.text)}`,
@@ -215,5 +213,19 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.deepEqual(fake.buttons(storyPoll.ts), []);
     assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
     assert.equal(bot!.services.store.getPoll(1)!.status, 'open'); // only the latest poll was revealed
+  });
+
+  test('/results exportar:csv: the anonymous CSV goes to the channel; with ids:si only to the teacher, in a direct message', async () => {
+    const uploads = () => [...fake.files.values()].filter((f) => f.filename.endsWith('.csv'));
+    await fake.slash('/results', 'exportar:csv', { userId: LUIS, channelId: CHANNEL });
+    const open = await fake.waitFor(() => uploads().find((f) => f.channel === CHANNEL && f.data), 'the anonymous CSV upload');
+    const rows = parseCsv(open.data!.toString('utf8'));
+    assert.equal(rows.length, 3, 'header and the two polls');
+    assert.equal(rows[2][3], PROMPT);
+    assert.ok(![LUIS, TEACHER].some((id) => open.data!.toString('utf8').includes(id)), 'no user id in the anonymous export');
+    await fake.slash('/results', 'exportar:csv ids:si', { userId: TEACHER, channelId: CHANNEL });
+    const private_ = await fake.waitFor(() => uploads().find((f) => f.channel === `D${TEACHER}` && f.data), 'the CSV with ids in a DM');
+    assert.match(private_.data!.toString('utf8'), new RegExp(`${LUIS}:[AB]`));
+    assert.equal(uploads().filter((f) => f.channel === CHANNEL).length, 1, 'the ids never reach the channel');
   });
 });

@@ -28,9 +28,10 @@ export function toPayload(msg: OutgoingMessage): DiscordPayload {
   return {
     content: truncate(mention + msg.text),
     components: buttonRows(msg.buttons ?? []),
-    files: msg.image
-      ? [new AttachmentBuilder(msg.image.data, { name: msg.image.filename, description: msg.image.alt.slice(0, 1024) })]
-      : [],
+    files: [
+      ...(msg.image ? [new AttachmentBuilder(msg.image.data, { name: msg.image.filename, description: msg.image.alt.slice(0, 1024) })] : []),
+      ...(msg.file ? [new AttachmentBuilder(msg.file.data, { name: msg.file.filename, description: msg.file.description.slice(0, 1024) })] : []),
+    ],
     allowedMentions: { parse: [], users: msg.mentionUserId ? [msg.mentionUserId] : [] },
   };
 }

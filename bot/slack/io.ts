@@ -31,6 +31,7 @@ export class SlackIO {
     const ch = res.channel ?? channel;
     let lastImage = message.image?.data;
     if (message.image) await this.upload(ch, message.image);
+    if (message.file) await this.uploadFile(ch, message.file);
     return {
       id: ts,
       edit: async (next) => {
@@ -66,7 +67,16 @@ export class SlackIO {
       }
     };
     const id = await send(message, false);
+    // An ephemeral cannot carry a file: it goes to the caller's direct messages with the bot, never the channel.
+    if (message.file) {
+      const dm = await this.client.conversations.open({ users: user });
+      await this.uploadFile(dm.channel!.id!, message.file);
+    }
     return { id: `ephemeral:${id}`, edit: async (next) => void (await send(next, true)) };
+  }
+
+  async uploadFile(channel: string, file: NonNullable<OutgoingMessage['file']>): Promise<void> {
+    await this.client.files.uploadV2({ channel_id: channel, file: file.data, filename: file.filename, title: file.description });
   }
 
   async upload(channel: string, image: Image): Promise<void> {

@@ -27,7 +27,7 @@ const train: Handler<'train'> = (engine, p, ctx) =>
   });
 
 const story: Handler<'story'> = async (engine, p, ctx) => {
-  const options = { seed: p.seed, slice: ctx.slice, signal: ctx.signal };
+  const options = { seed: p.seed, sampling: p.sampling, slice: ctx.slice, signal: ctx.signal };
   const base = await engine.story(p.prompt, null, options);
   stopIfCancelled(ctx.signal);
   const tuned = await engine.story(p.prompt, p.modelDir, options);

@@ -5,7 +5,7 @@
  * over a Redis queue to a remote worker tomorrow. Everything is JSON: `parseComputeEvent` / `parseComputeCommand`
  * check what arrives before anyone trusts it.
  */
-import type { ScoreResult, StoryResult, TrainParams, TrainProgress, TrainResult } from '../engine.ts';
+import type { SamplingOverrides, ScoreResult, StoryResult, TrainParams, TrainProgress, TrainResult } from '../engine.ts';
 import type { HubProgress } from '../model/hub.ts';
 import { QuijoteError, type ErrorCode } from '../errors.ts';
 import type { Place } from '../place.ts';
@@ -18,7 +18,7 @@ export interface JobParamsByKind {
   /** Fine-tune the base model on the first `lines` lines and save the class model into `outDir`. */
   train: Required<Pick<TrainParams, 'lines' | 'epochs' | 'lr'>> & { seed?: number; outDir: string };
   /** The same prompt and seed through the base model and the class model (one blind poll). */
-  story: { prompt: string; seed: number; modelDir: string };
+  story: { prompt: string; seed: number; modelDir: string; sampling?: SamplingOverrides };
   /** Mean next-token loss of `text` under the base model and, when `modelDir` is set, the class model. */
   score: { text: string; modelDir: string | null };
 }
@@ -134,6 +134,15 @@ function checkPlace(x: unknown): void {
   if (!isObject(x) || !isString(x.platform) || !isString(x.teamId) || !isString(x.channelId)) bad('place');
 }
 
+const SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'repetitionPenalty'];
+
+function checkSampling(x: unknown): void {
+  if (!isObject(x)) bad('story sampling');
+  for (const [k, v] of Object.entries(x)) {
+    if (!SAMPLING_KEYS.includes(k) || (v !== undefined && !isNumber(v))) bad(`story sampling ${k}`);
+  }
+}
+
 function checkParams(kind: JobKind, p: unknown): void {
   if (!isObject(p)) bad('params');
   switch (kind) {
@@ -143,6 +152,7 @@ function checkParams(kind: JobKind, p: unknown): void {
       return;
     case 'story':
       if (!isString(p.prompt) || !isNumber(p.seed) || !isString(p.modelDir)) bad('story params');
+      if (p.sampling !== undefined) checkSampling(p.sampling);
       return;
     case 'score':
       if (!isString(p.text) || !(p.modelDir === null || isString(p.modelDir))) bad('score params');

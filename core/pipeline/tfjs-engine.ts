@@ -14,6 +14,7 @@ import { loadModelFolder, type LoadedModel } from '../model/load.ts';
 import { disposeModel } from '../model/params.ts';
 import { generate } from '../sample/generate.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
+import { samplingConfig } from '../sample/knobs.ts';
 import { mapOutOfMemory } from '../oom.ts';
 import { cutStory } from '../story/sentences.ts';
 import { groupTexts } from '../text/dataset.ts';
@@ -154,7 +155,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         const m = await modelFor(modelDir);
         const promptIds = m.tokenizer.encode(prompt);
         checkPromptTokens(promptIds.length, m.model.config.nPositions, settings.ml.maxNewTokens);
-        const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
+        const cfg = generationConfig({ ...samplingConfig(options.sampling), seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
           onToken: (_id, ids) => {
             if (options.signal?.aborted) return true;

@@ -293,6 +293,12 @@ export class Store {
     return r ? (String(r.choice) as PollChoice) : null;
   }
 
+  /** Every vote of a poll, oldest first (the teacher's CSV export with voter ids). */
+  pollVotes(pollId: number): Array<{ userId: string; choice: PollChoice; votedAt: number }> {
+    return (this.db.prepare('SELECT user_id, choice, voted_at FROM votes WHERE poll_id = ? ORDER BY voted_at, user_id').all(pollId) as Row[])
+      .map((r) => ({ userId: String(r.user_id), choice: String(r.choice) as PollChoice, votedAt: num(r.voted_at) }));
+  }
+
   tally(pollId: number): Tally {
     const rows = this.db.prepare('SELECT choice, COUNT(*) AS n FROM votes WHERE poll_id = ? GROUP BY choice').all(pollId) as Row[];
     const t: Tally = { A: 0, B: 0, total: 0 };

@@ -15,6 +15,8 @@ import { clip } from '../../commands/respond.ts';
 import { escapeMarkdown } from '../../commands/text-safety.ts';
 import type { Services } from '../../commands/types.ts';
 import { startBot, type RunningBot } from '../../bot/start.ts';
+import { isRepetitive } from '../../core/story/repetition.ts';
+import { cutStory } from '../../core/story/sentences.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
 import type { PollRow, RunRow } from '../../core/store/types.ts';
 
@@ -153,4 +155,26 @@ export function pngSize(data: Buffer): { width: number; height: number } {
   assert.deepEqual([...data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
   assert.equal(data.subarray(12, 16).toString('ascii'), 'IHDR');
   return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}
+
+/** The warnings a poll shows under its two stories (short: the notebook's fix; repetitive: the knobs' fix). */
+export function pollWarnings(a: { text: string }, b: { text: string }): string[] {
+  const out: string[] = [];
+  let short = false;
+  for (const [c, st] of [['A', a], ['B', b]] as const) {
+    const cut = cutStory(st.text);
+    if (!cut.complete) {
+      out.push(`⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
+      short = true;
+    }
+    if (isRepetitive(st.text)) out.push(`⚠️ La Historia ${c} se repite mucho: prueba \`/story\` con \`penalizacion:1.2\` (hasta 1,3) o \`top_p:0.97\`.`);
+  }
+  if (short) out.push('En `/story` también puedes bajar la temperatura: `temperatura:0.8`.');
+  return out;
+}
+
+/** The results card's settings line of a run trained with e2eEnv. */
+export function settingsLine(run: RunRow): string {
+  const p = run.params;
+  return `Ajustes exactos de #${run.id}: lines ${p.lines} · epochs ${p.epochs} · lr ${formatNumber('es', p.lr, 8)} · seed ${p.seed} · ${run.metrics!.method} · TRAIN_BS 2 × GRAD_ACCUM 1 · BLOCK_SIZE 128. Para repetirlo: \`/train repetir:#${run.id}\`.`;
 }

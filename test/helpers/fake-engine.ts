@@ -3,7 +3,7 @@
  * given GpuSlice (like the real engine), honouring the AbortSignal at step boundaries; story() and score() also
  * go through the slice. Every GPU slice is logged in `events` so tests can check the interleaving.
  */
-import type { Engine, GpuSlice, ScoreResult, StoryResult, TrainOptions, TrainParams, TrainResult } from '../../core/engine.ts';
+import type { Engine, GpuSlice, SamplingOverrides, ScoreResult, StoryResult, TrainOptions, TrainParams, TrainResult } from '../../core/engine.ts';
 import { QuijoteError } from '../../core/errors.ts';
 
 export interface Deferred<T = void> {
@@ -82,7 +82,7 @@ export interface FakeEngineOptions {
 export class FakeEngine implements Engine {
   readonly events: string[] = [];
   readonly trainCalls: Array<{ params: TrainParams; outDir: string }> = [];
-  readonly storyCalls: Array<{ prompt: string; modelDir: string | null; seed?: number }> = [];
+  readonly storyCalls: Array<{ prompt: string; modelDir: string | null; seed?: number; sampling?: SamplingOverrides }> = [];
   readonly scoreCalls: Array<{ text: string; modelDir: string | null }> = [];
   steps: number;
   maxLinesValue: number;
@@ -91,6 +91,8 @@ export class FakeEngine implements Engine {
   onStep?: (step: number) => void;
   /** When set, train() throws it after this many steps. */
   failTrainAfter?: { steps: number; error: Error };
+  /** What story() writes (defaults BASE_STORY / TUNED_STORY). */
+  storyTexts: { base: string; tuned: string } = { base: BASE_STORY, tuned: TUNED_STORY };
 
   constructor(o: FakeEngineOptions = {}) {
     this.steps = o.steps ?? 4;
@@ -141,14 +143,14 @@ export class FakeEngine implements Engine {
     };
   }
 
-  async story(prompt: string, modelDir: string | null, options: { seed?: number; slice?: GpuSlice } = {}): Promise<StoryResult> {
-    this.storyCalls.push({ prompt, modelDir, seed: options.seed });
+  async story(prompt: string, modelDir: string | null, options: { seed?: number; sampling?: SamplingOverrides; slice?: GpuSlice } = {}): Promise<StoryResult> {
+    this.storyCalls.push({ prompt, modelDir, seed: options.seed, sampling: options.sampling });
     const which = modelDir ? 'tuned' : 'base';
     const slice: GpuSlice = options.slice ?? ((fn) => fn());
     const text = await slice(async () => {
       this.events.push(`story:${which}`);
       await this.gate.pass(`story:${which}`);
-      return modelDir ? TUNED_STORY : BASE_STORY;
+      return modelDir ? this.storyTexts.tuned : this.storyTexts.base;
     });
     return { prompt, text, sentences: 5, complete: true, newTokens: 60 };
   }

@@ -313,6 +313,8 @@ export class FakeSlack {
         if (!a.channel || !a.user) return { ok: false, error: 'invalid_arguments' };
         if (this.blockedChannels.has(a.channel)) return { ok: false, error: 'not_in_channel' };
         return { ok: true, message_ts: this.nextTs() };
+      case 'conversations.open':
+        return a.users ? { ok: true, channel: { id: `D${String(a.users).split(',')[0]}` } } : { ok: false, error: 'users_list_not_supplied' };
       case 'usergroups.list':
         return { ok: true, usergroups: this.usergroups.map((g) => ({ id: g.id, team_id: this.teamId, handle: g.handle, name: g.handle })) };
       case 'usergroups.users.list': {

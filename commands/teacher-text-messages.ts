@@ -1,0 +1,32 @@
+/** What the class is told about a teacher's text: each refusal names the limit it broke; an accepted text, its encoding. */
+import type { TeacherText, TeacherTextRefusal } from '../core/text/teacher-text.ts';
+import { formatNumber } from './messages.ts';
+import type { Services } from './types.ts';
+
+const mb = (services: Services, bytes: number) => formatNumber(services.locale, bytes / (1024 * 1024), 1);
+
+export function teacherTextRefusal(services: Services, r: TeacherTextRefusal, filename: string): string {
+  const t = services.t;
+  switch (r.reason) {
+    case 'too-big':
+      return t('teacherText.tooBig', { file: filename, size: mb(services, r.bytes), max: mb(services, r.max) });
+    case 'zip':
+      return t('teacherText.zip', { file: filename });
+    case 'binary':
+      return t('teacherText.binary', { file: filename, kind: r.kind });
+    case 'empty':
+      return t('teacherText.empty', { file: filename });
+    case 'encoding':
+      return t(r.detail === 'utf-16' ? 'teacherText.utf16' : 'teacherText.encoding', { file: filename });
+    case 'few-lines':
+      return t('teacherText.fewLines', { file: filename, lines: r.lines, min: r.min });
+  }
+}
+
+export function teacherTextAccepted(services: Services, text: TeacherText, filename: string): string {
+  return services.t(text.gutenberg ? 'teacherText.acceptedGutenberg' : 'teacherText.accepted', {
+    file: filename,
+    lines: text.lines.length,
+    encoding: text.encoding === 'utf-8' ? 'UTF-8' : 'Latin-1 (ISO-8859-1)',
+  });
+}

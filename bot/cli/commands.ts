@@ -196,7 +196,9 @@ const bench: Command = async (c) => {
   return runBench(c);
 };
 
-export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench };
+const store: Command = async (c) => (await import('./store.ts')).storeCommand(c);
+
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench, store };
 
 export function usage(): string {
   return `quijote — afina un GPT-2 español con el Quijote y compara cuentos antes/después
@@ -211,6 +213,7 @@ Uso:
   quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
   quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
                 [--steps N] [--batch-size N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
+  quijote store copy sqlite:CARPETA_DATA postgres://usuario@host/base [file:///almacen/modelos] [--json]
 
 Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
 `;

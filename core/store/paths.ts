@@ -17,3 +17,8 @@ export function classDir(dataDir: string, place: PlaceKey): string {
 export function runModelDir(dataDir: string, place: PlaceKey, runId: number): string {
   return path.join(classDir(dataDir, place), `run-${runId}`);
 }
+
+/** The run's model key in a shared model store (core/modelstore): classes/<platform>-<team>-<channel>/run-<id>. */
+export function runModelKey(place: PlaceKey, runId: number): string {
+  return `classes/${safe(place.platform)}-${safe(place.teamId)}-${safe(place.channelId)}/run-${runId}`;
+}

@@ -3,7 +3,8 @@
  * Placeholders are `{name}`; `t()` checks at compile time that every placeholder of the Spanish text is given.
  */
 
-export type Locale = 'es' | 'en';
+export type { Locale } from '../config/index.ts';
+import type { Locale } from '../config/index.ts';
 
 const es = {
   // ── shared ──
@@ -15,6 +16,7 @@ const es = {
   'error.MODEL_NOT_FOUND': 'no encuentro el modelo. Pide al profesorado que revise la instalación (README, sección «Modelos»).',
   'error.BACKEND_UNAVAILABLE': 'el motor de cálculo no está disponible en esta máquina. Revisa QUIJOTE_BACKEND en .env.',
   'error.GPU_ERROR': 'la GPU rechazó una operación y los resultados no serían fiables, así que paré. Pide al profesorado que pruebe WEBGPU_MATMUL=tfjs o QUIJOTE_BACKEND=wasm en .env (el detalle está en el registro del bot).',
+  'error.COMPUTE_CRASHED': 'el proceso de cálculo se detuvo a mitad del trabajo y ya se ha reiniciado; los demás trabajos siguen en la cola. Vuelve a intentarlo; si se repite, entrena con menos líneas o pide que se reduzca TRAIN_BS (el detalle está en el registro del bot).',
   'error.other': '{detail}',
   'queue.position': 'Posición en la cola: {position}.',
   'queue.running': 'En marcha ahora mismo.',
@@ -116,6 +118,7 @@ const es = {
   'start.platformFailed': 'No pude arrancar {platform}: {detail}',
   'start.allFailed': 'Ninguna plataforma arrancó; el bot se detiene.',
   'start.ready': 'quijote-bot en marcha en {platforms} (datos en {dataDir}, motor: {engine}).',
+  'start.computeStarting': 'arrancando',
   'start.interrupted': 'El entrenamiento #{run} de {place} se interrumpió al reiniciar el bot (estaba {status}); se avisará en su canal.',
   'start.noticeFailed': 'No pude avisar en {place} del entrenamiento #{run} interrumpido: {detail}',
   'start.stopping': 'Deteniendo quijote-bot…',
@@ -134,6 +137,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'error.MODEL_NOT_FOUND': 'the model is missing. Ask a teacher to check the installation (README, "Models").',
   'error.BACKEND_UNAVAILABLE': 'the compute backend is not available on this machine. Check QUIJOTE_BACKEND in .env.',
   'error.GPU_ERROR': 'the GPU rejected an operation and the results would not be trustworthy, so I stopped. Ask a teacher to try WEBGPU_MATMUL=tfjs or QUIJOTE_BACKEND=wasm in .env (details are in the bot log).',
+  'error.COMPUTE_CRASHED': 'the compute process stopped in the middle of the job and has been restarted; the other jobs are still queued. Try again; if it happens again, train with fewer lines or ask for a smaller TRAIN_BS (details are in the bot log).',
   'error.other': '{detail}',
   'queue.position': 'Position in queue: {position}.',
   'queue.running': 'Running now.',
@@ -226,6 +230,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'start.platformFailed': 'Could not start {platform}: {detail}',
   'start.allFailed': 'No platform started; the bot stops.',
   'start.ready': 'quijote-bot running on {platforms} (data in {dataDir}, engine: {engine}).',
+  'start.computeStarting': 'starting',
   'start.interrupted': 'Training #{run} of {place} was interrupted by the restart (it was {status}); its channel will be told.',
   'start.noticeFailed': 'Could not tell {place} about interrupted training #{run}: {detail}',
   'start.stopping': 'Stopping quijote-bot…',

@@ -73,25 +73,20 @@ export interface BlindPollRequest {
   onQueued?(positionText: string): Promise<unknown> | void;
 }
 
-/** Queues the two generations (one GPU job), stores both stories and the poll, and posts it. */
+/** Queues the two generations (one story job in compute), stores both stories and the poll, and posts it. */
 export async function createBlindPoll(services: Services, req: BlindPollRequest): Promise<PollRow> {
   const s = services;
   const modelDir = req.run.modelDir;
   if (!modelDir) throw new Error(`run ${req.run.id} has no model folder`);
   const seed = s.rng.int(2 ** 31);
-  const job = s.jobs.submit({
+  const job = s.compute.submit({
     kind: 'story',
-    ownerId: req.ownerId,
-    ownerName: req.ownerName,
+    params: { prompt: req.prompt, seed, modelDir },
     place: req.place,
+    owner: { id: req.ownerId, name: req.ownerName },
     label: clip(req.prompt, 40),
-    run: async ({ slice }) => {
-      const base = await s.engine.story(req.prompt, null, { seed, slice });
-      const tuned = await s.engine.story(req.prompt, modelDir, { seed, slice });
-      return { base, tuned };
-    },
   });
-  if (req.onQueued) await req.onQueued(positionText(s, job.info.id));
+  if (req.onQueued) await req.onQueued(await positionText(s, job.info.id));
   const { base, tuned } = await job.result;
 
   const finetunedChoice: PollChoice = s.rng.int(2) === 0 ? 'A' : 'B';

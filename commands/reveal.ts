@@ -35,7 +35,7 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
     const { a, b } = pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
     const run = s.store.getRun(poll.runId);
-    const lines = run ? await s.engine.trainingLines(run.params.lines) : [];
+    const lines = run ? await s.text.trainingLines(run.params.lines) : [];
     const traces = findCorpusTraces(tuned.text, lines);
     const tunedVotes = tally[poll.finetunedChoice];
     const ngrams = traces.ngrams.slice(0, MAX_NGRAMS).map((g) => `«${clip(g, 80)}»`);

@@ -33,19 +33,14 @@ export const score: Command = {
       const cls = s.store.findClass(ctx.place);
       const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
       const modelDir = run?.modelDir ?? null;
-      const job = s.jobs.submit({
+      const job = s.compute.submit({
         kind: 'score',
-        ownerId: ctx.user.id,
-        ownerName: ctx.user.displayName,
+        params: { text, modelDir },
         place: ctx.place,
+        owner: { id: ctx.user.id, name: ctx.user.displayName },
         label: clip(text, 40),
-        run: async ({ slice }) => {
-          const base = await s.engine.score(text, null, { slice });
-          const tuned = modelDir ? await s.engine.score(text, modelDir, { slice }) : null;
-          return { base, tuned };
-        },
       });
-      const handle = await ctx.reply({ text: s.t('score.working', { position: positionText(s, job.info.id) }) });
+      const handle = await ctx.reply({ text: s.t('score.working', { position: await positionText(s, job.info.id) }) });
       const { base, tuned } = await job.result;
       const shown = clip(text, 300);
       const ppl = (r: ScoreResult) => formatNumber(s.locale, r.perplexity, 2);

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
   | 'GPU_ERROR'
+  | 'COMPUTE_CRASHED'
   | 'CANCELLED'
   | 'NOT_TRAINED'
   | 'FORBIDDEN'

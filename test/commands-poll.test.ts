@@ -14,7 +14,7 @@ import {
 async function trainedRig(seed = 7, env: Record<string, string> = {}): Promise<TestRig> {
   const rig = createTestRig({ seed, engine: { steps: 2 }, env });
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   return rig;
 }
@@ -58,7 +58,7 @@ test('/story posts a blind poll: base and fine-tuned in random order, nothing te
     const before = rig.engine.storyCalls.length;
     const { ctx, poll } = await runStory(rig, `Érase una vez un hidalgo número ${i}`);
     assert.deepEqual(ctx.defers, [{}]);
-    assert.match(ctx.replies[0].first.text, /Escribiendo dos historias que empiezan por «Érase una vez un hidalgo número \d»… En marcha ahora mismo\./);
+    assert.match(ctx.replies[0].first.text, /Escribiendo dos historias que empiezan por «Érase una vez un hidalgo número \d»… Posición en la cola: 1\./);
     const pollId = Number(/#(\d+)/.exec(poll.first.text)![1]);
     assert.match(ctx.replies[0].current.text, new RegExp(`Votación #${pollId} publicada`));
     const row = store.getPoll(pollId)!;

@@ -43,7 +43,7 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   rig.engine.onStep = () => rig.clock.advance(400); // each optimizer step takes 400 ms of (fake) time
   const ctx = await runTrain(rig, { lines: 5, epochs: 3, lr: 0.0005 });
   assert.equal(rig.channel.calls[0], 'defer:ephemeral', 'acknowledged before anything else');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
 
   // The engine got the teacher's parameters and the class's own model folder.
@@ -56,7 +56,7 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.equal(run.lossCurve?.length, 20);
 
   // The private acknowledgement says the run number and queue position.
-  assert.match(ctx.replies[0].first.text, new RegExp(`Entrenamiento #${run.id} aceptado: 5 líneas, 3 épocas, tasa 0,0005\\. En marcha ahora mismo\\.`));
+  assert.match(ctx.replies[0].first.text, new RegExp(`Entrenamiento #${run.id} aceptado: 5 líneas, 3 épocas, tasa 0,0005\\. Posición en la cola: 1\\.`));
   assert.equal(ctx.replies[0].first.ephemeral, true);
 
   // Exactly one progress message, edited at most once per interval, plus the final edit.
@@ -96,10 +96,11 @@ test('/train: a second training for the same class is refused while one is queue
   rig.engine.gate.hold('train:1');
   await runTrain(rig, { lines: 10 });
   await rig.engine.gate.reached('train:1');
+  await settle(); // the job's 'started' message reaches the bot
   const second = await runTrain(rig, { lines: 20 });
   assert.match(second.replies[0].first.text, /ya tiene un entrenamiento en cola o en marcha \(#1\)/);
   rig.engine.gate.release('train:1');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   assert.equal(rig.engine.trainCalls.length, 1);
 });
 
@@ -108,11 +109,12 @@ test('/train: another class training meanwhile waits in the queue and is told it
   rig.engine.gate.hold('train:1');
   await runTrain(rig, { lines: 10 });
   await rig.engine.gate.reached('train:1');
+  await settle(); // the job's 'started' message reaches the bot
   const other = commandContext(rig.services, rig.channel, 'train', { lines: 10 }, TEACHER, { ...PLACE, channelId: 'C2' });
   await train.run(other);
   assert.match(other.replies[0].first.text, /Posición en la cola: 1\./);
   rig.engine.gate.release('train:1');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   assert.equal(rig.engine.trainCalls.length, 2);
   assert.notEqual(rig.engine.trainCalls[0].outDir, rig.engine.trainCalls[1].outDir);
@@ -123,7 +125,7 @@ test('/train: a failing training is recorded as failed and the progress message 
   const { QuijoteError } = await import('../core/errors.ts');
   rig.engine.failTrainAfter = { steps: 2, error: new QuijoteError('OUT_OF_MEMORY', 'OOM at step 3') };
   await runTrain(rig, { lines: 10 });
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   const run = rig.services.store.listRuns(rig.services.store.findClass(PLACE)!.id)[0];
   assert.equal(run.status, 'failed');

@@ -18,7 +18,7 @@ import { openStore } from '../core/store/store.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import {
-  discordStarter, doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -56,14 +56,14 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
   before(async () => {
     fake = await FakeDiscord.start({ roles: [{ name: TEACHER_ROLE }, { name: 'Alumnado' }] });
     data = tmpDataDir();
-    env = e2eEnv(data.dir, { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE });
+    env = e2eEnv(data.dir, { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DISCORD_API_URL: fake.api });
     teacher = { user: fake.user('profe'), roles: [TEACHER_ROLE], nick: 'Profe Ana' };
     luis = { user: fake.user('luis'), roles: ['Alumnado'] };
     marta = { user: fake.user('marta'), roles: ['Alumnado'] };
     place = { platform: 'discord', teamId: fake.guildId, channelId: fake.channelId };
     // What `npm run deploy-commands` does before a class: the real command list, registered in the server.
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
-    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    ({ bot, logs } = await startE2EBot(env));
   });
 
   after(async () => {
@@ -183,8 +183,9 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     // The stories are the engine's genuine output: the same seed regenerates them, and the tuned model differs.
     const base = poll.finetunedChoice === 'A' ? b : a;
     const tuned = poll.finetunedChoice === 'A' ? a : b;
-    assert.equal((await s.engine.story(PROMPT, null, { seed: base.seed! })).text, base.text);
-    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tuned.seed! })).text, tuned.text);
+    const again = await regenerate(s, PROMPT, base.seed!, run.modelDir!);
+    assert.equal(again.base.text, base.text);
+    assert.equal(again.tuned.text, tuned.text);
     assert.notEqual(base.text, tuned.text);
   });
 
@@ -261,7 +262,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     store.close();
 
     const postsBefore = channelPosts().length;
-    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    ({ bot, logs } = await startE2EBot(env));
     const s = bot.services;
     assert.deepEqual(bot.interrupted.map((r) => [r.run.id, r.previousStatus, r.run.status]), [[stale.id, 'running', 'interrupted']]);
     assert.ok(logs.some((l) => l.includes(`El entrenamiento #${stale.id} de`) && l.includes('estaba en marcha')), logs.join('\n'));
@@ -325,6 +326,6 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.deepEqual(fake.message(autoPoll.id).components, []);
 
     // The new process's engine reloads the fine-tuned folder from disk and writes exactly what the old one wrote.
-    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tunedBefore.seed! })).text, tunedBefore.text);
+    assert.equal((await regenerate(s, PROMPT, tunedBefore.seed!, run.modelDir!)).tuned.text, tunedBefore.text);
   });
 });

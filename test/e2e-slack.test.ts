@@ -13,7 +13,7 @@ import type { RunningBot } from '../bot/start.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from './helpers/fake-slack.ts';
 import {
-  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, slackStarter, startE2EBot,
+  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -52,8 +52,8 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
   before(async () => {
     fake = await FakeSlack.start({ botToken: 'xoxb-e2e', appToken: 'xapp-e2e' });
     data = tmpDataDir();
-    const env = e2eEnv(data.dir, { SLACK_BOT_TOKEN: 'xoxb-e2e', SLACK_APP_TOKEN: 'xapp-e2e', SLACK_TEACHERS: TEACHER });
-    ({ bot, logs } = await startE2EBot(env, { slack: slackStarter(fake.apiUrl) }));
+    const env = e2eEnv(data.dir, { SLACK_BOT_TOKEN: 'xoxb-e2e', SLACK_APP_TOKEN: 'xapp-e2e', SLACK_TEACHERS: TEACHER, SLACK_API_URL: fake.apiUrl });
+    ({ bot, logs } = await startE2EBot(env));
   });
 
   after(async () => {
@@ -155,8 +155,9 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
 
     const base = poll.finetunedChoice === 'A' ? b : a;
     const tuned = poll.finetunedChoice === 'A' ? a : b;
-    assert.equal((await s.engine.story(PROMPT, null, { seed: base.seed! })).text, base.text);
-    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tuned.seed! })).text, tuned.text);
+    const again = await regenerate(s, PROMPT, base.seed!, run.modelDir!);
+    assert.equal(again.base.text, base.text);
+    assert.equal(again.tuned.text, tuned.text);
     assert.notEqual(base.text, tuned.text);
   });
 

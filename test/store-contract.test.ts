@@ -75,7 +75,7 @@ const postgres: Backend = {
   },
 };
 
-const place = { platform: 'discord', teamId: 'G1', channelId: 'C1' };
+const place = { platform: 'discord' as const, teamId: 'G1', channelId: 'C1' };
 const params = { lines: 500, epochs: 2, lr: 1e-4, seed: 42 };
 const metrics = { method: 'full' as const, evalLossBefore: 4, evalLossAfter: 3, perplexityBefore: 54.6, perplexityAfter: 20.1, optimizerSteps: 8, seconds: 12 };
 

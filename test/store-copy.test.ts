@@ -46,7 +46,7 @@ test('store copy moves classes, runs, stories, polls and votes with new ids, pub
   const dataDir = tmp();
   const clock = new ManualClock(10_000);
   const s = openStore({ dataDir, clock });
-  const place = { platform: 'discord', teamId: 'G1', channelId: 'C1' };
+  const place = { platform: 'discord' as const, teamId: 'G1', channelId: 'C1' };
   const cls = s.ensureClass(place);
   const modelDir = path.join(dataDir, 'classes', 'discord-G1-C1', 'run-1');
   fs.mkdirSync(modelDir, { recursive: true });

@@ -1,5 +1,6 @@
 /** The few user-facing texts the Discord adapter itself writes (commands write the rest). */
-export type Locale = 'es' | 'en';
+export type { Locale } from '../../config/index.ts';
+import type { Locale } from '../../config/index.ts';
 
 export interface AdapterTexts {
   unknownCommand(name: string): string;

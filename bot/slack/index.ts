@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import { App, LogLevel, SocketModeReceiver, type Logger } from '@slack/bolt';
 import { QuijoteError } from '../../core/errors.ts';
-import type { ButtonHandler, Command, Services } from '../../commands/types.ts';
+import type { ButtonHandler, Command, PlatformRuntime, Services } from '../../commands/types.ts';
 import type { Deps } from './context.ts';
 import { SlackIO } from './io.ts';
 import { route } from './router.ts';
@@ -32,10 +32,9 @@ export interface StartSlackOptions {
   log?: (line: string) => void;
 }
 
-export interface SlackBot {
+export interface SlackBot extends PlatformRuntime {
   app: App;
   port?: number; // HTTP mode: the port actually bound
-  stop(): Promise<void>;
 }
 
 const STOP_WAIT_MS = 5000;
@@ -121,6 +120,8 @@ export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
   return {
     app,
     port,
+    post: (place, msg) => deps.io.post(place.channelId, msg),
+    edit: (channelId, ts, msg) => deps.io.update(channelId, ts, msg),
     stop: async () => {
       server?.closeIdleConnections();
       const closed = receiver && new Promise((resolve) => receiver.client.once('disconnected', resolve));

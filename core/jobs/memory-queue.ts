@@ -12,12 +12,10 @@ import PQueue from 'p-queue';
 import type { GpuSlice } from '../engine.ts';
 import { QuijoteError, isQuijoteError } from '../errors.ts';
 import type { Clock } from '../store/types.ts';
-import type { Job, JobInfo, JobKind, JobQueue, JobRequest } from './types.ts';
+import { laneOf, type JobInfo, type JobQueue, type Lane, type QueuedJob, type QueueTask } from './types.ts';
 
 export const INTERACTIVE_PRIORITY = 10;
 export const TRAIN_STEP_PRIORITY = 0;
-
-type Lane = 'train' | 'gpu';
 
 interface Entry {
   info: JobInfo & { status: JobInfo['status'] };
@@ -26,8 +24,6 @@ interface Entry {
   unqueue: AbortController; // removes the job from its lane while still waiting; never aborted once running
   finished: boolean;
 }
-
-const laneOf = (kind: JobKind): Lane => (kind === 'train' ? 'train' : 'gpu');
 
 export interface MemoryJobQueueOptions {
   clock: Clock;
@@ -39,7 +35,6 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
   const trainLane = new PQueue({ concurrency: 1 });
   const entries = new Map<string, Entry>(); // insertion order = submission order
   let idleWaiters: Array<() => void> = [];
-  let seq = 0;
 
   function finish(entry: Entry, status: 'done' | 'failed' | 'cancelled'): void {
     if (entry.finished) return;
@@ -80,19 +75,11 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
 
   const passThrough: GpuSlice = (fn) => fn();
 
-  function submit<T>(request: JobRequest<T>): Job<T> {
-    const info: Entry['info'] = {
-      id: String(++seq),
-      kind: request.kind,
-      ownerId: request.ownerId,
-      ownerName: request.ownerName,
-      place: { ...request.place },
-      label: request.label,
-      status: 'queued',
-      createdAt: clock.now(),
-    };
+  function submit<T>(request: QueueTask<T>): QueuedJob<T> {
+    const info: Entry['info'] = { ...request.info, place: { ...request.info.place }, status: 'queued' };
+    if (entries.has(info.id)) throw new QuijoteError('INTERNAL', `Job ${info.id} was submitted twice.`);
     const entry: Entry = {
-      info, lane: laneOf(request.kind), controller: new AbortController(), unqueue: new AbortController(), finished: false,
+      info, lane: laneOf(info.kind), controller: new AbortController(), unqueue: new AbortController(), finished: false,
     };
     entries.set(info.id, entry);
     const slice = entry.lane === 'train' ? trainSlice(entry) : passThrough;

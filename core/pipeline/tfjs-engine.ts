@@ -16,8 +16,8 @@ import { generate } from '../sample/generate.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
 import { cutStory } from '../story/sentences.ts';
 import { groupTexts } from '../text/dataset.ts';
-import { extractBodyLines } from '../text/gutenberg.ts';
-import { loadBookText, writeSelectedLines } from '../text/source.ts';
+import { bookLoader } from '../text/book.ts';
+import { writeSelectedLines } from '../text/source.ts';
 import { evaluateLoss, lmLoss } from '../train/loss.ts';
 import { finetune, type FinetuneSummary } from './finetune.ts';
 import type { TrainConfig } from '../train/trainer.ts';
@@ -71,7 +71,6 @@ export function chooseMethod(requested: 'auto' | 'full' | 'lora', backend: strin
 export function createEngine(settings: EngineSettings, deps: EngineDeps): QuijoteEngine {
   const log = deps.log ?? (() => {});
   let started: Promise<{ backend: BackendInfo; base: LoadedModel }> | null = null;
-  let book: Promise<{ lines: string[]; source: string }> | null = null;
   const tuned = new Map<string, LoadedModel>(); // LRU of fine-tuned folders (most recent last)
   const direct: GpuSlice = (fn) => fn();
 
@@ -84,10 +83,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     return { backend, base };
   })().catch((e) => { started = null; throw e; }));
 
-  const bookLines = () => (book ??= (async () => {
-    const { text, source } = await loadBookText({ file: settings.text.file ?? undefined, url: settings.text.url, cacheDir: join(settings.dataDir, 'gutenberg'), fetch: deps.fetch });
-    return { lines: extractBodyLines(text, { source, startAt: settings.text.startAt ?? undefined }), source }; // undefined: "Capítulo primero"
-  })().catch((e) => { book = null; throw e; }));
+  const bookLines = bookLoader(settings, { fetch: deps.fetch });
 
   async function modelFor(dir: string | null): Promise<LoadedModel> {
     const { base } = await ready();
@@ -159,11 +155,13 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
           onToken: (_id, ids) => {
+            if (options.signal?.aborted) return true;
             const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
             options.onText?.(text);
             return cutStory(text).complete; // stop once the fifth sentence is closed
           },
         });
+        if (options.signal?.aborted) throw new QuijoteError('CANCELLED', 'The story was cancelled.');
         const story = cutStory(m.tokenizer.decode(out.newIds));
         return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
       });

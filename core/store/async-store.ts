@@ -8,9 +8,10 @@
  * - one vote per user and poll, exact under concurrent writers; a closed poll refuses votes (FORBIDDEN).
  */
 import type {
-  ClassRow, InterruptedRun, LossPoint, PlaceKey, PollChoice, PollRow, RunMetrics, RunParams, RunRow, StoryModel,
+  ClassRow, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow, StoryModel,
   StoryRow, Tally, VoteOutcome,
 } from './types.ts';
+import type { Place } from '../place.ts';
 
 export interface AsyncStore {
   /** 'sqlite' or 'postgres'. */
@@ -19,8 +20,8 @@ export interface AsyncStore {
   readonly appliedMigrations: number[];
   close(): Promise<void>;
 
-  findClass(place: PlaceKey): Promise<ClassRow | undefined>;
-  ensureClass(place: PlaceKey): Promise<ClassRow>;
+  findClass(place: Place): Promise<ClassRow | undefined>;
+  ensureClass(place: Place): Promise<ClassRow>;
   getClass(id: number): Promise<ClassRow | undefined>;
 
   createRun(input: { classId: number; params: RunParams; teacherId: string }): Promise<RunRow>;

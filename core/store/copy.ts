@@ -17,6 +17,7 @@ import { migrations } from './migrations.ts';
 import { runModelKey, STORE_FILE } from './paths.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Clock } from './types.ts';
+import type { Place } from '../place.ts';
 
 type Row = Record<string, unknown>;
 
@@ -73,7 +74,7 @@ export async function copySqliteToPostgres(options: { from: string; to: string; 
 async function copyRows(c: pg.Client, d: Record<'classes' | 'runs' | 'stories' | 'polls' | 'votes', Row[]>, models: ModelStore | null): Promise<CopyReport> {
   const one = async (sql: string, p: unknown[]) => (await c.query(sql, p)).rows[0] as Row;
   const classIds = new Map<number, number>();
-  const places = new Map<number, { platform: string; teamId: string; channelId: string }>();
+  const places = new Map<number, Place>();
   const busy: string[] = [];
   for (const k of d.classes) {
     await c.query('INSERT INTO classes (platform, team_id, channel_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (platform, team_id, channel_id) DO NOTHING',
@@ -82,7 +83,7 @@ async function copyRows(c: pg.Client, d: Record<'classes' | 'runs' | 'stories' |
     const used = await one('SELECT (SELECT COUNT(*) FROM runs WHERE class_id = $1) + (SELECT COUNT(*) FROM stories WHERE class_id = $1) AS n', [t.id]);
     if (Number(used.n) > 0) busy.push(`${k.platform}/${k.team_id}/${k.channel_id}`);
     classIds.set(Number(k.id), Number(t.id));
-    places.set(Number(k.id), { platform: String(k.platform), teamId: String(k.team_id), channelId: String(k.channel_id) });
+    places.set(Number(k.id), { platform: String(k.platform) as Place['platform'], teamId: String(k.team_id), channelId: String(k.channel_id) });
   }
   if (busy.length) {
     throw new QuijoteError('BUSY', `These classes already have data in the target database: ${busy.join(', ')}. Nothing was copied.`, {

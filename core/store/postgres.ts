@@ -14,9 +14,10 @@ import { ONE_ACTIVE_RUN_INDEX } from './migrations.ts';
 import { migratePostgres } from './pg-migrate.ts';
 import { activeRunBusy, toClass, toPoll, toRun, toStory } from './store.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PlaceKey, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
   StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
+import type { Place } from '../place.ts';
 
 export interface OpenPostgresOptions {
   /** postgres://user:password@host:port/database */
@@ -89,12 +90,12 @@ export class PostgresStore implements AsyncStore {
 
   // ── classes ────────────────────────────────────────────────────────────────
 
-  async findClass(place: PlaceKey): Promise<ClassRow | undefined> {
+  async findClass(place: Place): Promise<ClassRow | undefined> {
     const r = await this.one('SELECT * FROM classes WHERE platform = $1 AND team_id = $2 AND channel_id = $3', [place.platform, place.teamId, place.channelId]);
     return r ? toClass(r) : undefined;
   }
 
-  async ensureClass(place: PlaceKey): Promise<ClassRow> {
+  async ensureClass(place: Place): Promise<ClassRow> {
     await this.pool.query('INSERT INTO classes (platform, team_id, channel_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (platform, team_id, channel_id) DO NOTHING',
       [place.platform, place.teamId, place.channelId, this.clock.now()]);
     return (await this.findClass(place)) as ClassRow;

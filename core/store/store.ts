@@ -7,11 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Place, Platform } from '../place.ts';
 import { QuijoteError } from '../errors.ts';
 import { migrate } from './migrations.ts';
 import { STORE_FILE } from './paths.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PlaceKey, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
   RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 
@@ -23,7 +24,7 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
 export function toClass(r: Row): ClassRow {
-  return { id: num(r.id), platform: String(r.platform), teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
+  return { id: num(r.id), platform: String(r.platform) as Platform, teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
 }
 
 export function toRun(r: Row): RunRow {
@@ -112,13 +113,13 @@ export class Store {
 
   // ── classes ────────────────────────────────────────────────────────────────
 
-  findClass(place: PlaceKey): ClassRow | undefined {
+  findClass(place: Place): ClassRow | undefined {
     const r = this.db.prepare('SELECT * FROM classes WHERE platform = ? AND team_id = ? AND channel_id = ?')
       .get(place.platform, place.teamId, place.channelId) as Row | undefined;
     return r ? toClass(r) : undefined;
   }
 
-  ensureClass(place: PlaceKey): ClassRow {
+  ensureClass(place: Place): ClassRow {
     this.db.prepare('INSERT OR IGNORE INTO classes (platform, team_id, channel_id, created_at) VALUES (?, ?, ?, ?)')
       .run(place.platform, place.teamId, place.channelId, this.clock.now());
     return this.findClass(place) as ClassRow;

@@ -127,6 +127,7 @@ export class FakeEngine implements Engine {
       const loss = FakeEngine.lossAt(step, total);
       curve.push({ step, loss });
       progress(step, loss);
+      await new Promise((r) => setImmediate(r)); // a real step takes time: its progress message reaches the bot first
     }
     return {
       modelDir: outDir, lines: params.lines, epochs, lr, method: 'full',

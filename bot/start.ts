@@ -15,6 +15,8 @@ import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Platform } from '../core/place.ts';
 import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
+import { checkRedisForQueues } from './compute/bullmq/redis.ts';
+import { createBullCompute } from './compute/bullmq/transport.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
@@ -56,6 +58,8 @@ export type StartBotResult = { code: 0; bot: RunningBot } | { code: number; bot?
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs): ComputeClient {
+  // ROLE=bot: compute runs on the district's workers, through BullMQ (bot/compute/bullmq).
+  if (config.distributed.redisUrl) return createBullCompute({ url: config.distributed.redisUrl, clock, logger });
   return createProcessCompute({ env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}` });
 }
 
@@ -116,6 +120,14 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
 
   const clock: Clock = o.clock ?? { now: () => Date.now() };
   const logger: Logger = consoleLogger(clock, write);
+  if (config.distributed.redisUrl && !o.createCompute) {
+    try {
+      await checkRedisForQueues(config.distributed.redisUrl);
+    } catch (e) {
+      write(t(locale, 'start.badConfig', { detail: message(e) }));
+      return { code: 1 };
+    }
+  }
   let store: Store;
   try {
     store = openStore({ dataDir: config.dataDir, clock });
@@ -199,6 +211,16 @@ async function main(): Promise<void> {
   } catch (e) {
     console.error(message(e));
     process.exit(1);
+  }
+  let role = 'all';
+  try {
+    role = loadConfig(process.env).distributed.role;
+  } catch {
+    // startBot reports the configuration's problems
+  }
+  if (role === 'worker') {
+    await (await import('./worker.ts')).workerMain();
+    return;
   }
   const result = await startBot({ env: process.env });
   if (result.code !== 0 || !result.bot) process.exit(result.code);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { QuijoteError } from '../core/errors.ts';
+import { readDistributed, type DistributedConfig } from './distributed.ts';
 import { deepFreeze, EnvReader, type Env } from './parse.ts';
 
 export type TrainMethod = 'auto' | 'full' | 'lora';
@@ -78,6 +79,8 @@ interface AppConfigData {
   webgpuMatmul: 'tiled' | 'tfjs';
   /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
   libraryPath: string | null;
+  /** ROLE, REDIS_URL, MODEL_STORE (config/distributed.ts); all unset = the embedded default. */
+  distributed: DistributedConfig;
 }
 
 export type DeepReadonly<T> = T extends RegExp ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wasmThreads: r.nonNegativeInt('WASM_THREADS', 0),
     webgpuMatmul: r.oneOf('WEBGPU_MATMUL', ['tiled', 'tfjs'] as const, 'tiled'),
     libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
+    distributed: readDistributed(r),
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');

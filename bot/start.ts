@@ -17,6 +17,7 @@ import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
 import { checkRedisForQueues } from './compute/bullmq/redis.ts';
 import { createBullCompute } from './compute/bullmq/transport.ts';
+import { reconcileRuns } from '../core/jobs/reconciler.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
@@ -135,7 +136,10 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     write(t(locale, 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
   }
-  const interrupted = store.recoverInterruptedRuns();
+  // Embedded: nothing survives this process, so what it left running is interrupted. District (ROLE=bot): runs may
+  // be alive on workers; the periodic reconciler below compares the store with the queue instead.
+  const district = config.distributed.role === 'bot';
+  const interrupted = district ? [] : store.recoverInterruptedRuns();
   for (const { run, class: cls, previousStatus } of interrupted) {
     logger.warn(t(locale, 'start.interrupted', { run: run.id, place: placeLabel(cls as Place), status: t(locale, `run.status.${previousStatus}`) }));
   }
@@ -181,6 +185,27 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     }
   }
 
+  let reconciler: NodeJS.Timeout | undefined;
+  const bull = (compute as Partial<ReturnType<typeof createBullCompute>>).transport;
+  if (district && bull && 'liveRunKeys' in bull) {
+    const tick = async () => {
+      const found = await reconcileRuns({
+        unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
+        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => bull.liveRunKeys(), clock,
+      });
+      for (const { run, class: cls } of found) {
+        const place: Place = { platform: cls.platform, teamId: cls.teamId, channelId: cls.channelId };
+        logger.warn(`reconciler: run #${run.id} of ${placeLabel(place)} had no job in the queue; marked interrupted`);
+        await runtimes[cls.platform]?.post(place, { text: t(locale, 'train.interrupted', { run: run.id, lines: run.params.lines }) })
+          .catch((e: unknown) => logger.warn(t(locale, 'start.noticeFailed', { place: placeLabel(place), run: run.id, detail: message(e) })));
+      }
+    };
+    const safeTick = () => void tick().catch((e: unknown) => logger.warn(`reconciler: ${message(e)}`));
+    safeTick();
+    reconciler = setInterval(safeTick, 60_000);
+    reconciler.unref();
+  }
+
   logger.info(t(locale, 'start.ready', { platforms: started.join(', '), dataDir: config.dataDir, engine: compute.describe() }));
 
   let stopped = false;
@@ -193,6 +218,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
       async stop() {
         if (stopped) return;
         stopped = true;
+        if (reconciler) clearInterval(reconciler);
         logger.info(t(locale, 'start.stopping'));
         for (const runtime of Object.values(runtimes)) {
           await runtime?.stop?.().catch((e: unknown) => logger.warn(`stop: ${message(e)}`));

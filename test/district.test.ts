@@ -5,6 +5,7 @@
  *  3. SIGKILL of the worker at step 5 of a training: the other worker takes it over and finishes it; one result.
  *  4. While both workers train, a story is answered before either training ends.
  *  5. A training started through front-end 1 and cancelled through front-end 2 stops and is not retried.
+ *  8. A front-end starting during a training (its reconciler) leaves that run alone; a run with no job is interrupted.
  *  9. A model trained on one worker serves a story on the other, through the model store.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +21,9 @@ import { createBullCompute } from '../bot/compute/bullmq/transport.ts';
 import { redisConnection } from '../bot/compute/bullmq/redis.ts';
 import { PREFIX, QUEUES } from '../bot/compute/bullmq/wire.ts';
 import { isQuijoteError } from '../core/errors.ts';
+import { reconcileRuns } from '../core/jobs/reconciler.ts';
+import { runModelDir } from '../core/store/paths.ts';
+import { openStore } from '../core/store/store.ts';
 import { readManifest } from '../core/modelstore/manifest.ts';
 import { RecordingLogger } from './helpers/fake-context.ts';
 import { serverTest, startRedis, type RedisServer } from './helpers/servers.ts';
@@ -176,5 +180,41 @@ describe('district: two workers and two front-ends on Redis', { ...serverTest('r
     const j = await Job.fromId(trainQueue, job.info.id);
     assert.equal(await j!.getState(), 'failed');
     assert.equal(j!.attemptsMade, 1);
+  });
+
+  test('8: a third front-end starting during a training leaves that run alone; a run without a job is interrupted', async () => {
+    const store = openStore({ dataDir: ':memory:', clock });
+    try {
+      const live = store.ensureClass(placeOf('C8'));
+      const stale = store.ensureClass(placeOf('C8s'));
+      const run = store.createRun({ classId: live.id, params: { lines: 20, epochs: 1, lr: 1e-4 }, teacherId: 'p' });
+      store.markRunRunning(run.id);
+      const orphan = store.createRun({ classId: stale.id, params: { lines: 20, epochs: 1, lr: 1e-4 }, teacherId: 'p' });
+      store.markRunRunning(orphan.id); // its front-end died before queueing the job
+      const dir = runModelDir('/srv/quijote/data', placeOf('C8'), run.id);
+      const job = fe1.submit({ kind: 'train', params: { lines: 20, epochs: 1, lr: 1e-4, outDir: dir }, place: placeOf('C8'), owner: { id: 'p' } });
+      await until(() => holding(dir).length, 'the training started');
+      const fe3 = createBullCompute({ url: redis.url, clock, logger, reconcileMs: 300 }); // the third front-end
+      try {
+        const later = { now: () => Date.now() + 5 * 60_000 }; // both runs are past the grace period
+        const found = await reconcileRuns({
+          unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
+          interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => fe3.transport.liveRunKeys(), clock: later,
+        });
+        assert.deepEqual(found.map((f) => f.run.id), [orphan.id]);
+        assert.equal(store.getRun(run.id)?.status, 'running', 'the live run is left alone');
+        assert.equal(store.getRun(orphan.id)?.status, 'interrupted');
+        const young = await reconcileRuns({
+          unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
+          interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: async () => new Set<string>(), clock,
+        });
+        assert.deepEqual(young, [], 'inside the grace period nothing is touched, even without a job');
+      } finally {
+        await fe3.close();
+      }
+      await job.result;
+    } finally {
+      store.close();
+    }
   });
 });

@@ -183,6 +183,7 @@ for (const backend of [sqlite, postgres]) {
       const third = await s1.ensureClass({ platform: 'slack', teamId: 'TS', channelId: 'C3' });
       const failed = await s1.createRun({ classId: third.id, params, teacherId: 'p' });
       await s1.endRun(failed.id, 'failed', 'boom');
+      assert.deepEqual((await s1.unfinishedRuns()).map((r) => [r.id, r.status]), [[queued.id, 'queued'], [running.id, 'running']]);
       await s1.close();
 
       clock.advance(1000);

@@ -32,6 +32,8 @@ export interface AsyncStore {
   latestDoneRun(classId: number): Promise<RunRow | undefined>;
   activeRuns(classId: number): Promise<RunRow[]>;
   listRuns(classId: number): Promise<RunRow[]>;
+  /** Every run still queued or running, of every class (for the district's reconciler). */
+  unfinishedRuns(): Promise<RunRow[]>;
   /** Single-process start-up recovery (the embedded mode): every queued or running run becomes interrupted. */
   recoverInterruptedRuns(): Promise<InterruptedRun[]>;
 

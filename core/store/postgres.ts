@@ -153,6 +153,10 @@ export class PostgresStore implements AsyncStore {
     return (await this.all('SELECT * FROM runs WHERE class_id = $1 ORDER BY id', [classId])).map(toRun);
   }
 
+  async unfinishedRuns(): Promise<RunRow[]> {
+    return (await this.all("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id", [])).map(toRun);
+  }
+
   async recoverInterruptedRuns(): Promise<InterruptedRun[]> {
     return this.tx(async (c) => {
       const rows = await this.all(`

@@ -30,6 +30,7 @@ export class SqliteAsyncStore implements AsyncStore {
   latestDoneRun: Wrapped['latestDoneRun'] = async (c) => this.sync.latestDoneRun(c);
   activeRuns: Wrapped['activeRuns'] = async (c) => this.sync.activeRuns(c);
   listRuns: Wrapped['listRuns'] = async (c) => this.sync.listRuns(c);
+  unfinishedRuns: Wrapped['unfinishedRuns'] = async () => this.sync.unfinishedRuns();
   recoverInterruptedRuns: Wrapped['recoverInterruptedRuns'] = async () => this.sync.recoverInterruptedRuns();
   createStory: Wrapped['createStory'] = async (i) => this.sync.createStory(i);
   getStory: Wrapped['getStory'] = async (id) => this.sync.getStory(id);

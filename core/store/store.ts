@@ -179,6 +179,11 @@ export class Store {
       .all(classId) as Row[]).map(toRun);
   }
 
+  /** Every run still queued or running, of every class (for the district's reconciler). */
+  unfinishedRuns(): RunRow[] {
+    return (this.db.prepare("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id").all() as Row[]).map(toRun);
+  }
+
   listRuns(classId: number): RunRow[] {
     return (this.db.prepare('SELECT * FROM runs WHERE class_id = ? ORDER BY id').all(classId) as Row[]).map(toRun);
   }

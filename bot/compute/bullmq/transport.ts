@@ -20,6 +20,7 @@ import { createComputeClient, type ComputeTransport } from '../../../core/jobs/c
 import { parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobKind, type JobResultByKind } from '../../../core/jobs/protocol.ts';
 import type { ComputeClient } from '../../../core/jobs/types.ts';
 import type { Clock } from '../../../core/store/types.ts';
+import { modelKeyOf } from '../../../core/modelstore/engine.ts';
 import { describeRedisUrl, redisConnection } from './redis.ts';
 import { CANCEL_CHANNEL, CANCEL_TTL_S, cancelKey, outcomeOf, PREFIX, QUEUES, queueOf, type QueueName } from './wire.ts';
 
@@ -34,6 +35,8 @@ export interface BullTransportOptions {
 export interface BullTransport extends ComputeTransport {
   /** Reads the state of every awaited job now and delivers what finished (also runs periodically). */
   reconcile(): Promise<void>;
+  /** Model keys of the train jobs alive in the queue (waiting, running, or finished in the last `recentMs`). */
+  liveRunKeys(recentMs?: number): Promise<Set<string>>;
 }
 
 const WAITING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
@@ -157,6 +160,18 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
     onDown: () => undefined,
     onUp: () => undefined,
     reconcile,
+    async liveRunKeys(recentMs = 120_000) {
+      const keys = new Set<string>();
+      const jobs = await queues.train.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed'], 0, 500);
+      const now = o.clock.now();
+      for (const j of jobs) {
+        if (!j) continue;
+        if (j.finishedOn && now - j.finishedOn > recentMs) continue;
+        const outDir = (j.data as { params?: { outDir?: unknown } })?.params?.outDir;
+        if (typeof outDir === 'string') keys.add(modelKeyOf(outDir));
+      }
+      return keys;
+    },
     async close() {
       closed = true;
       clearInterval(timer);

@@ -66,8 +66,17 @@ function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs
 
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */
 export const discordPlatform: PlatformStarter = async ({ config, services, log }) => {
-  const { startDiscord } = await import('./discord/index.ts');
   const d = config.discord;
+  if (d.publicKey) {
+    // HTTP interactions: several front-ends behind a load balancer (bot/discord/http.ts)
+    const { startDiscordHttp } = await import('./discord/http.ts');
+    return startDiscordHttp({
+      config: { token: d.token, publicKey: d.publicKey, teacherRole: d.teacherRole, locale: config.locale },
+      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: '0.0.0.0',
+      ...(d.apiUrl ? { rest: { api: d.apiUrl } } : {}),
+    });
+  }
+  const { startDiscord } = await import('./discord/index.ts');
   return startDiscord({
     config: { token: d.token ?? '', appId: d.appId ?? '', guildId: d.guildId ?? undefined, teacherRole: d.teacherRole, locale: config.locale },
     commands: localizedCommands(config.locale),

@@ -59,6 +59,9 @@ interface AppConfigData {
     enabled: boolean; token: string | null; appId: string | null; guildId: string | null; teacherRole: string;
     /** REST base URL (DISCORD_API_URL), e.g. a @discordjs/proxy; null = discord.js' default (https://discord.com/api). */
     apiUrl: string | null;
+    /** DISCORD_PUBLIC_KEY: set = HTTP interactions (the Interactions Endpoint URL) on DISCORD_HTTP_PORT instead of the Gateway. */
+    publicKey: string | null;
+    httpPort: number;
   };
   slack: {
     enabled: boolean;
@@ -154,6 +157,8 @@ function readDiscord(r: EnvReader): AppConfigData['discord'] {
     guildId: guildId ?? null,
     teacherRole: r.string('TEACHER_ROLE', 'Profesor'),
     apiUrl: optionalUrl(r, 'DISCORD_API_URL'),
+    publicKey: r.matching('DISCORD_PUBLIC_KEY', /^[0-9a-fA-F]{64}$/, 'the application\'s public key, 64 hexadecimal digits') ?? null,
+    httpPort: r.number('DISCORD_HTTP_PORT', 3001, { min: 1, max: 65535, integer: true, expected: 'a port number (1-65535)' }),
   };
 }
 

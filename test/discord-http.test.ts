@@ -161,4 +161,11 @@ describe('two HTTP front-ends behind a load balancer, one router', () => {
     assert.equal(buttonsOf(fake.message(m.id)).length, 1);
     assert.equal(fake.httpDeliveries.find((x) => x.interactionId === click.id)?.status, 200);
   });
+
+  test('the HTTP front-end posts and edits outside interactions with the bot token (notices, reattached polls)', async () => {
+    const place = { platform: 'discord' as const, teamId: fake.guildId, channelId: fake.channelId };
+    const h = await bots[1]!.post(place, { text: 'Aviso: entrenamiento interrumpido' });
+    await bots[0]!.edit(fake.channelId, h.id, { text: 'Aviso editado desde el otro frontal' });
+    assert.equal(fake.message(h.id).content, 'Aviso editado desde el otro frontal');
+  });
 });

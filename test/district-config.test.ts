@@ -26,6 +26,13 @@ test('ROLE, REDIS_URL and MODEL_STORE are validated together, each problem said 
   bad({ ROLE: 'worker', REDIS_URL: 'redis://r', MODEL_STORE: '/mnt/modelos' }, /file:\/\/\//);
 });
 
+test('DISCORD_PUBLIC_KEY turns on HTTP interactions; a malformed key is refused', () => {
+  const key = 'ab'.repeat(32);
+  assert.equal(loadConfig({ DISCORD_PUBLIC_KEY: key, DISCORD_HTTP_PORT: '8443' }).discord.publicKey, key);
+  assert.equal(loadConfig({ DISCORD_HTTP_PORT: '8443' }).discord.httpPort, 8443);
+  assert.throws(() => loadConfig({ DISCORD_PUBLIC_KEY: 'xyz' }), (e) => isQuijoteError(e, 'BAD_CONFIG') && /DISCORD_PUBLIC_KEY/.test(e.message));
+});
+
 test('a front-end (ROLE=bot) refuses a Redis without noeviction and AOF before starting', serverTest('redis'), async () => {
   const unsafe = await startRedis(['--maxmemory-policy', 'allkeys-lru', '--appendonly', 'no']);
   const lines: string[] = [];

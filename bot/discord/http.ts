@@ -13,7 +13,8 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Events, Routes } from 'discord.js';
-import type { ButtonHandler, Command, Services } from '../../commands/types.ts';
+import type { ButtonHandler, Command, PlatformRuntime, Services } from '../../commands/types.ts';
+import { channelIO } from './index.ts';
 import { QuijoteError } from '../../core/errors.ts';
 import { createRouter } from './router.ts';
 import { adapterTexts, type Locale } from './texts.ts';
@@ -175,7 +176,7 @@ export interface StartDiscordHttpOptions {
   log?: (line: string) => void;
 }
 
-export interface DiscordHttpBot {
+export interface DiscordHttpBot extends PlatformRuntime {
   client: Client;
   /** http://host:port/ — point the load balancer (and the Developer Portal's Interactions Endpoint URL) here. */
   url: string;
@@ -208,6 +209,7 @@ export async function startDiscordHttp(opts: StartDiscordHttpOptions): Promise<D
   return {
     client,
     url,
+    ...channelIO(client as Client<true>),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,8 +15,7 @@ import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Platform } from '../core/place.ts';
 import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
-import { checkRedisForQueues } from './compute/bullmq/redis.ts';
-import { createBullCompute } from './compute/bullmq/transport.ts';
+import type { BullTransport } from './compute/bullmq/transport.ts';
 import { reconcileRuns } from '../core/jobs/reconciler.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
@@ -59,8 +58,6 @@ export type StartBotResult = { code: 0; bot: RunningBot } | { code: number; bot?
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs): ComputeClient {
-  // ROLE=bot: compute runs on the district's workers, through BullMQ (bot/compute/bullmq).
-  if (config.distributed.redisUrl) return createBullCompute({ url: config.distributed.redisUrl, clock, logger });
   return createProcessCompute({ env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}` });
 }
 
@@ -130,13 +127,19 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
 
   const clock: Clock = o.clock ?? { now: () => Date.now() };
   const logger: Logger = consoleLogger(clock, write);
+  // ROLE=bot: compute runs on the district's workers, through BullMQ (loaded only then: the embedded default never
+  // imports it). Redis must be safe for the queue before anything starts.
+  let districtCompute: ((args: ComputeFactoryArgs) => ComputeClient) | undefined;
   if (config.distributed.redisUrl && !o.createCompute) {
+    const url = config.distributed.redisUrl;
     try {
-      await checkRedisForQueues(config.distributed.redisUrl);
+      await (await import('./compute/bullmq/redis.ts')).checkRedisForQueues(url);
     } catch (e) {
       write(t(locale, 'start.badConfig', { detail: message(e) }));
       return { code: 1 };
     }
+    const { createBullCompute } = await import('./compute/bullmq/transport.ts');
+    districtCompute = (a) => createBullCompute({ url, clock: a.clock, logger: a.logger });
   }
   let store: Store;
   try {
@@ -153,7 +156,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     logger.warn(t(locale, 'start.interrupted', { run: run.id, place: placeLabel(cls as Place), status: t(locale, `run.status.${previousStatus}`) }));
   }
 
-  const compute = (o.createCompute ?? defaultCreateCompute)({ config, env: o.env, logger, clock });
+  const compute = (o.createCompute ?? districtCompute ?? defaultCreateCompute)({ config, env: o.env, logger, clock });
   const text = o.text ?? createTextService({ text: config.text, dataDir: config.dataDir, evalLines: config.ml.evalLines });
   const services = createServices({ config, compute, text, store, clock, random: createRng(randomInt(2 ** 31)), logger });
   const runtimes: RunningBot['runtimes'] = {};
@@ -195,12 +198,13 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   }
 
   let reconciler: NodeJS.Timeout | undefined;
-  const bull = (compute as Partial<ReturnType<typeof createBullCompute>>).transport;
-  if (district && bull && 'liveRunKeys' in bull) {
+  const bull = (compute as { transport?: Partial<BullTransport> }).transport;
+  if (district && bull?.liveRunKeys) {
+    const liveRunKeys = bull.liveRunKeys.bind(bull);
     const tick = async () => {
       const found = await reconcileRuns({
         unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
-        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => bull.liveRunKeys(), clock,
+        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => liveRunKeys(), clock,
       });
       for (const { run, class: cls } of found) {
         const place: Place = { platform: cls.platform, teamId: cls.teamId, channelId: cls.channelId };

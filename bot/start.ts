@@ -4,7 +4,7 @@
  * every platform with credentials.
  */
 import { randomInt } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { localizedCommands, buttons } from '../commands/index.ts';
 import { t, type Locale } from '../commands/messages.ts';
 import { placeLabel } from '../commands/respond.ts';
@@ -258,7 +258,11 @@ async function main(): Promise<void> {
     // startBot reports the configuration's problems
   }
   if (role === 'worker') {
-    await (await import('./worker.ts')).workerMain();
+    // The worker is its own process (it loads TensorFlow.js; the bot process never does): forked by path.
+    const { fork } = await import('node:child_process');
+    const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: 'inherit' });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => child.kill(sig));
+    child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
     return;
   }
   const result = await startBot({ env: process.env });

@@ -4,7 +4,7 @@
  * every platform with credentials.
  */
 import { randomInt } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { localizedCommands, buttons } from '../commands/index.ts';
 import { t, type Locale } from '../commands/messages.ts';
 import { placeLabel } from '../commands/respond.ts';
@@ -15,6 +15,8 @@ import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Platform } from '../core/place.ts';
 import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
+import type { BullTransport } from './compute/bullmq/transport.ts';
+import { reconcileRuns } from '../core/jobs/reconciler.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
@@ -66,8 +68,17 @@ function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs
 
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */
 export const discordPlatform: PlatformStarter = async ({ config, services, log }) => {
-  const { startDiscord } = await import('./discord/index.ts');
   const d = config.discord;
+  if (d.publicKey) {
+    // HTTP interactions: several front-ends behind a load balancer (bot/discord/http.ts)
+    const { startDiscordHttp } = await import('./discord/http.ts');
+    return startDiscordHttp({
+      config: { token: d.token, publicKey: d.publicKey, teacherRole: d.teacherRole, locale: config.locale },
+      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: '0.0.0.0',
+      ...(d.apiUrl ? { rest: { api: d.apiUrl } } : {}),
+    });
+  }
+  const { startDiscord } = await import('./discord/index.ts');
   return startDiscord({
     config: { token: d.token ?? '', appId: d.appId ?? '', guildId: d.guildId ?? undefined, teacherRole: d.teacherRole, locale: config.locale },
     commands: localizedCommands(config.locale),
@@ -122,6 +133,20 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
 
   const clock: Clock = o.clock ?? { now: () => Date.now() };
   const logger: Logger = consoleLogger(clock, write);
+  // ROLE=bot: compute runs on the district's workers, through BullMQ (loaded only then: the embedded default never
+  // imports it). Redis must be safe for the queue before anything starts.
+  let districtCompute: ((args: ComputeFactoryArgs) => ComputeClient) | undefined;
+  if (config.distributed.redisUrl && !o.createCompute) {
+    const url = config.distributed.redisUrl;
+    try {
+      await (await import('./compute/bullmq/redis.ts')).checkRedisForQueues(url);
+    } catch (e) {
+      write(t(locale, 'start.badConfig', { detail: message(e) }));
+      return { code: 1 };
+    }
+    const { createBullCompute } = await import('./compute/bullmq/transport.ts');
+    districtCompute = (a) => createBullCompute({ url, clock: a.clock, logger: a.logger });
+  }
   let store: Store;
   try {
     store = openStore({ dataDir: config.dataDir, clock });
@@ -129,12 +154,15 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     write(t(locale, 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
   }
-  const interrupted = store.recoverInterruptedRuns();
+  // Embedded: nothing survives this process, so what it left running is interrupted. District (ROLE=bot): runs may
+  // be alive on workers; the periodic reconciler below compares the store with the queue instead.
+  const district = config.distributed.role === 'bot';
+  const interrupted = district ? [] : store.recoverInterruptedRuns();
   for (const { run, class: cls, previousStatus } of interrupted) {
     logger.warn(t(locale, 'start.interrupted', { run: run.id, place: placeLabel(cls as Place), status: t(locale, `run.status.${previousStatus}`) }));
   }
 
-  const compute = (o.createCompute ?? defaultCreateCompute)({ config, env: o.env, logger, clock });
+  const compute = (o.createCompute ?? districtCompute ?? defaultCreateCompute)({ config, env: o.env, logger, clock });
   const text = o.text ?? createTextService({ text: config.text, dataDir: config.dataDir, evalLines: config.ml.evalLines });
   const services = createServices({ config, compute, text, store, clock, random: createRng(randomInt(2 ** 31)), logger });
   const runtimes: RunningBot['runtimes'] = {};
@@ -175,6 +203,28 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     }
   }
 
+  let reconciler: NodeJS.Timeout | undefined;
+  const bull = (compute as { transport?: Partial<BullTransport> }).transport;
+  if (district && bull?.liveRunKeys) {
+    const liveRunKeys = bull.liveRunKeys.bind(bull);
+    const tick = async () => {
+      const found = await reconcileRuns({
+        unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
+        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => liveRunKeys(), clock,
+      });
+      for (const { run, class: cls } of found) {
+        const place: Place = { platform: cls.platform, teamId: cls.teamId, channelId: cls.channelId };
+        logger.warn(`reconciler: run #${run.id} of ${placeLabel(place)} had no job in the queue; marked interrupted`);
+        await runtimes[cls.platform]?.post(place, { text: t(locale, 'train.interrupted', { run: run.id, lines: run.params.lines }) })
+          .catch((e: unknown) => logger.warn(t(locale, 'start.noticeFailed', { place: placeLabel(place), run: run.id, detail: message(e) })));
+      }
+    };
+    const safeTick = () => void tick().catch((e: unknown) => logger.warn(`reconciler: ${message(e)}`));
+    safeTick();
+    reconciler = setInterval(safeTick, 60_000);
+    reconciler.unref();
+  }
+
   logger.info(t(locale, 'start.ready', { platforms: started.join(', '), dataDir: config.dataDir, engine: compute.describe() }));
 
   let stopped = false;
@@ -187,6 +237,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
       async stop() {
         if (stopped) return;
         stopped = true;
+        if (reconciler) clearInterval(reconciler);
         logger.info(t(locale, 'start.stopping'));
         for (const runtime of Object.values(runtimes)) {
           await runtime?.stop?.().catch((e: unknown) => logger.warn(`stop: ${message(e)}`));
@@ -205,6 +256,20 @@ async function main(): Promise<void> {
   } catch (e) {
     console.error(message(e));
     process.exit(1);
+  }
+  let role = 'all';
+  try {
+    role = loadConfig(process.env).distributed.role;
+  } catch {
+    // startBot reports the configuration's problems
+  }
+  if (role === 'worker') {
+    // The worker is its own process (it loads TensorFlow.js; the bot process never does): forked by path.
+    const { fork } = await import('node:child_process');
+    const child = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: 'inherit' });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => child.kill(sig));
+    child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+    return;
   }
   const result = await startBot({ env: process.env });
   if (result.code !== 0 || !result.bot) process.exit(result.code);

@@ -7,14 +7,14 @@ import { pollsCsv } from './export-csv.ts';
 import { stringOption } from './respond.ts';
 import type { CommandContext } from './types.ts';
 
-const YES = ['si', 'sí', 'yes', 'true', '1'];
+const YES = ['si', 'yes', 'true', '1']; // compared without accents: «sí» is «si»
 const NO = ['no', 'false', '0', ''];
 
 export async function exportResults(ctx: CommandContext): Promise<void> {
   const s = ctx.services;
   const t = s.t;
   const format = stringOption(ctx, 'exportar').toLowerCase();
-  const ids = stringOption(ctx, 'ids').toLowerCase();
+  const ids = stringOption(ctx, 'ids').toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
   if (format !== 'csv' || ![...YES, ...NO].includes(ids)) {
     await ctx.reply({ text: t('export.usage'), ephemeral: true });
     return;

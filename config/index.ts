@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { QuijoteError } from '../core/errors.ts';
 import { configTexts, localeOf } from './messages.ts';
+import { readDistributed, type DistributedConfig } from './distributed.ts';
 import { deepFreeze, EnvReader, type Env } from './parse.ts';
 
 export type TrainMethod = 'auto' | 'full' | 'lora';
@@ -59,6 +60,9 @@ interface AppConfigData {
     enabled: boolean; token: string | null; appId: string | null; guildId: string | null; teacherRole: string;
     /** REST base URL (DISCORD_API_URL), e.g. a @discordjs/proxy; null = discord.js' default (https://discord.com/api). */
     apiUrl: string | null;
+    /** DISCORD_PUBLIC_KEY: set = HTTP interactions (the Interactions Endpoint URL) on DISCORD_HTTP_PORT instead of the Gateway. */
+    publicKey: string | null;
+    httpPort: number;
   };
   slack: {
     enabled: boolean;
@@ -85,6 +89,8 @@ interface AppConfigData {
   keepRuns: number;
   /** Story/score jobs waiting: per person (QUEUE_PER_USER, default 2) and in all (QUEUE_MAX, default 40). */
   queue: { perUser: number; max: number };
+  /** ROLE, REDIS_URL, MODEL_STORE (config/distributed.ts); all unset = the embedded default. */
+  distributed: DistributedConfig;
 }
 
 export type DeepReadonly<T> = T extends RegExp ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -156,6 +162,8 @@ function readDiscord(r: EnvReader): AppConfigData['discord'] {
     guildId: guildId ?? null,
     teacherRole: r.string('TEACHER_ROLE', 'Profesor'),
     apiUrl: optionalUrl(r, 'DISCORD_API_URL'),
+    publicKey: r.matching('DISCORD_PUBLIC_KEY', /^[0-9a-fA-F]{64}$/, 'the application\'s public key, 64 hexadecimal digits') ?? null,
+    httpPort: r.number('DISCORD_HTTP_PORT', 3001, { min: 1, max: 65535, integer: true, expected: 'a port number (1-65535)' }),
   };
 }
 
@@ -220,6 +228,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     polls: { liveSplit: ['1', 'true', 'yes', 'on', 'si', 'sí'].includes(r.oneOf('POLL_LIVE_SPLIT', ['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off', 'si', 'sí'] as const, '0')) },
     keepRuns: r.nonNegativeInt('KEEP_RUNS', 3),
     queue: { perUser: r.positiveInt('QUEUE_PER_USER', 2), max: r.positiveInt('QUEUE_MAX', 40) },
+    distributed: readDistributed(r),
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');

@@ -128,7 +128,8 @@ test('runs left queued or running by a crash are marked interrupted once, with t
   const other = s1.ensureClass({ platform: 'slack', teamId: 'TS', channelId: 'CS' });
   const running = s1.createRun({ classId: other.id, params: { lines: 50, epochs: 1, lr: 1e-4 }, teacherId: 'p2' });
   s1.markRunRunning(running.id);
-  const finished = s1.createRun({ classId: cls.id, params: { lines: 10, epochs: 1, lr: 1e-4 }, teacherId: 'p' });
+  const third = s1.ensureClass({ platform: 'slack', teamId: 'TS', channelId: 'C3' });
+  const finished = s1.createRun({ classId: third.id, params: { lines: 10, epochs: 1, lr: 1e-4 }, teacherId: 'p' });
   s1.endRun(finished.id, 'failed', 'boom');
   s1.close(); // the process "crashes" here
 
@@ -154,13 +155,15 @@ test('ensureClass is idempotent per (platform, team, channel); latestDoneRun pic
   assert.notEqual(store.ensureClass({ ...place, channelId: 'C2' }).id, c1.id);
   const metrics = { method: 'lora' as const, evalLossBefore: 1, evalLossAfter: 1, perplexityBefore: 1, perplexityAfter: 1, optimizerSteps: 1, seconds: 1 };
   const r1 = store.createRun({ classId: c1.id, params: { lines: 1, epochs: 1, lr: 1 }, teacherId: 't' });
-  const r2 = store.createRun({ classId: c1.id, params: { lines: 2, epochs: 1, lr: 1 }, teacherId: 't' });
-  assert.deepEqual(store.activeRuns(c1.id).map((r) => r.id), [r1.id, r2.id]);
-  clock.advance(5);
-  store.completeRun(r2.id, { metrics, lossCurve: [], modelDir: '/m2' });
+  assert.deepEqual(store.activeRuns(c1.id).map((r) => r.id), [r1.id]);
+  assert.throws(() => store.createRun({ classId: c1.id, params: { lines: 2, epochs: 1, lr: 1 }, teacherId: 't' }),
+    (e) => isQuijoteError(e, 'BUSY'), 'one active run per class (partial unique index)');
   clock.advance(5);
   store.completeRun(r1.id, { metrics, lossCurve: [], modelDir: '/m1' });
-  assert.equal(store.latestDoneRun(c1.id)?.modelDir, '/m1');
+  const r2 = store.createRun({ classId: c1.id, params: { lines: 2, epochs: 1, lr: 1 }, teacherId: 't' });
+  clock.advance(5);
+  store.completeRun(r2.id, { metrics, lossCurve: [], modelDir: '/m2' });
+  assert.equal(store.latestDoneRun(c1.id)?.modelDir, '/m2');
   assert.equal(store.createRun({ classId: c1.id, params: { lines: 3, epochs: 1, lr: 1 }, teacherId: 't' }).status, 'queued');
   assert.equal(store.listRuns(c1.id).length, 3);
   store.close();

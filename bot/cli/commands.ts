@@ -198,6 +198,8 @@ const bench: Command = async (c) => {
   return runBench(c);
 };
 
+const store: Command = async (c) => (await import('./store.ts')).storeCommand(c);
+
 const backup: Command = async (c) => {
   const r = await backupStore(c.config, c.flags.out);
   if (c.flags.json) printJson(r);
@@ -205,4 +207,4 @@ const backup: Command = async (c) => {
   return 0;
 };
 
-export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, download, bench, backup };
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, download, bench, backup, store };

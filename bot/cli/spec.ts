@@ -126,6 +126,13 @@ export const COMMAND_SPECS: CommandSpec[] = [
     flags: [str('out', 'FICHERO.sqlite', 'dónde se guarda la copia (nunca se sobrescribe)', (c) => `${c.dataDir}/backups/quijote-<fecha>.sqlite`), json],
   },
   {
+    name: 'store',
+    summary: 'lleva los datos de un bot (SQLite) a la base PostgreSQL del distrito y sus modelos al almacén compartido',
+    usage: 'quijote store copy sqlite:CARPETA_DATA postgres://usuario@host/base [file:///almacen/modelos] [--json]',
+    positional: 'copy, el origen, el destino y (opcional) el almacén de modelos',
+    flags: [json],
+  },
+  {
     name: 'bench',
     summary: 'rendimiento de entrenamiento y generación (ver bench/README.md)',
     usage: 'quijote bench [--json] [--only CARGAS] [opciones]',

@@ -38,7 +38,7 @@ export interface DiscordBot extends PlatformRuntime {
 }
 
 /** Posting and editing outside an interaction (restart notices, polls posted before a restart), with the bot token. */
-function channelIO(client: Client<true>): Pick<PlatformRuntime, 'post' | 'edit'> {
+export function channelIO(client: Client<true>): Pick<PlatformRuntime, 'post' | 'edit'> {
   const textChannel = async (id: string) => {
     const channel = await client.channels.fetch(id);
     if (!channel || !channel.isTextBased() || !('send' in channel)) throw new Error(`channel ${id} cannot receive messages`);

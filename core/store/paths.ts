@@ -17,3 +17,8 @@ export function classDir(dataDir: string, place: Place): string {
 export function runModelDir(dataDir: string, place: Place, runId: number): string {
   return path.join(classDir(dataDir, place), `run-${runId}`);
 }
+
+/** The run's model key in a shared model store (core/modelstore): classes/<platform>-<team>-<channel>/run-<id>. */
+export function runModelKey(place: Place, runId: number): string {
+  return `classes/${safe(place.platform)}-${safe(place.teamId)}-${safe(place.channelId)}/run-${runId}`;
+}

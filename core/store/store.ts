@@ -1,6 +1,8 @@
 /**
  * The bot's persistent state in SQLite (better-sqlite3, WAL): classes, training runs, stories, blind polls
  * and votes. Survives restarts; runs left 'queued' or 'running' by a crash become 'interrupted'.
+ * This synchronous class is what commands/ use today; core/store/async-store.ts is the async contract that it
+ * (through sqlite-async.ts) and PostgreSQL (postgres.ts) both implement.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,11 +23,11 @@ const numOrNull = (v: unknown): number | null => (v === null || v === undefined 
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
-function toClass(r: Row): ClassRow {
+export function toClass(r: Row): ClassRow {
   return { id: num(r.id), platform: String(r.platform) as Platform, teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
 }
 
-function toRun(r: Row): RunRow {
+export function toRun(r: Row): RunRow {
   return {
     id: num(r.id),
     classId: num(r.class_id),
@@ -42,20 +44,27 @@ function toRun(r: Row): RunRow {
   };
 }
 
-function toStory(r: Row): StoryRow {
+export function toStory(r: Row): StoryRow {
   return {
     id: num(r.id), classId: num(r.class_id), runId: numOrNull(r.run_id), model: String(r.model) as StoryModel,
     prompt: String(r.prompt), text: String(r.text), seed: numOrNull(r.seed), createdAt: num(r.created_at),
   };
 }
 
-function toPoll(r: Row): PollRow {
+export function toPoll(r: Row): PollRow {
   return {
     id: num(r.id), classId: num(r.class_id), runId: num(r.run_id), prompt: String(r.prompt),
     storyAId: num(r.story_a_id), storyBId: num(r.story_b_id), finetunedChoice: String(r.finetuned_choice) as PollChoice,
     channelId: strOrNull(r.channel_id), messageId: strOrNull(r.message_id), status: String(r.status) as PollRow['status'],
     createdBy: String(r.created_by), createdAt: num(r.created_at), closedAt: numOrNull(r.closed_at),
   };
+}
+
+/** The error both stores raise when a class already has an active run (the partial unique index refused it). */
+export function activeRunBusy(classId: number, cause?: unknown): QuijoteError {
+  return new QuijoteError('BUSY', `Class ${classId} already has a training queued or running.`, {
+    cause, hint: 'Wait until it ends or cancel it, then start the new one.',
+  });
 }
 
 export interface OpenStoreOptions {
@@ -144,10 +153,17 @@ export class Store {
 
   // ── training runs ─────────────────────────────────────────────────────────
 
+  /** Queues a new run. One active (queued or running) run per class is a database invariant: BUSY otherwise. */
   createRun(input: { classId: number; params: RunParams; teacherId: string }): RunRow {
-    const info = this.db.prepare(
-      "INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES (?, ?, 'queued', ?, ?)",
-    ).run(input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now());
+    let info: Database.RunResult;
+    try {
+      info = this.db.prepare(
+        "INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES (?, ?, 'queued', ?, ?)",
+      ).run(input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now());
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw activeRunBusy(input.classId, e);
+      throw e;
+    }
     return this.getRun(Number(info.lastInsertRowid)) as RunRow;
   }
 
@@ -182,6 +198,11 @@ export class Store {
   activeRuns(classId: number): RunRow[] {
     return (this.db.prepare("SELECT * FROM runs WHERE class_id = ? AND status IN ('queued','running') ORDER BY id")
       .all(classId) as Row[]).map(toRun);
+  }
+
+  /** Every run still queued or running, of every class (for the district's reconciler). */
+  unfinishedRuns(): RunRow[] {
+    return (this.db.prepare("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id").all() as Row[]).map(toRun);
   }
 
   listRuns(classId: number): RunRow[] {

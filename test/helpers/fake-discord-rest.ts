@@ -60,6 +60,8 @@ export interface FakeInteraction {
 
 /** The state the REST API reads and changes; FakeDiscord owns it. */
 export interface FakeWorld {
+  /** GET /guilds/:id (the HTTP-interactions front-end fetches roles to recognise the teacher role by name). */
+  guild?: () => Record<string, unknown>;
   readonly token: string;
   readonly appId: string;
   readonly guildId: string;
@@ -214,6 +216,7 @@ export class FakeRest {
       return { url: this.w.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } };
     }
     if (method === 'GET' && path === '/users/@me') return bot(), this.w.bot;
+    if (method === 'GET' && path === `/guilds/${this.w.guildId}` && this.w.guild) return bot(), this.w.guild();
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path))) {
       bot();
       if (m[1] !== this.w.appId) throw new HttpError(403, 50001, 'Missing Access');

@@ -2,11 +2,13 @@
  * A fake Discord on 127.0.0.1 that the REAL discord.js client talks to: REST under `/api/v10` (point the client's
  * `rest.api` at `fake.api`) and a Gateway WebSocket (its URL comes from GET /gateway/bot). It records every REST
  * request and keeps the state Discord would keep (messages, interactions, registered commands), so tests assert
- * what the bot sent and inject slash commands and button clicks as INTERACTION_CREATE dispatches.
+ * what the bot sent and inject slash commands and button clicks as INTERACTION_CREATE dispatches, or as signed
+ * POSTs to the bot's Interactions Endpoint URL after `useHttpInteractions`.
  *
  * Discord rules it enforces, so adapter bugs surface: 3 s to acknowledge an interaction, one acknowledgement per
  * interaction, expiring interaction tokens (`expire()`), no empty messages, bot-token auth on bot routes.
  */
+import { sign, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -107,6 +109,7 @@ export class FakeDiscord {
       ackTimeoutMs: this.ackTimeoutMs, editRate: o.editRate, botPermissions: this.botPermissions, faults: this.faults,
       get api() { return self.api; },
       get gatewayUrl() { return self.gateway.url; },
+      guild: () => this.guildPayload(),
       changed: () => this.changed(),
     });
   }
@@ -182,7 +185,7 @@ export class FakeDiscord {
       });
     const it = this.newInteraction('command', as);
     it.name = name;
-    this.gateway.dispatch('INTERACTION_CREATE', {
+    this.deliver(it, {
       ...this.interactionBase(it, as),
       type: 2,
       data: { id: cmd?.id ?? snowflake(), name, type: 1, options: opts, ...(cmd?.guild_id ? { guild_id: cmd.guild_id } : {}) },
@@ -200,7 +203,7 @@ export class FakeDiscord {
     const it = this.newInteraction('button', { ...as, channelId: m.channelId });
     it.customId = customId;
     it.message = m;
-    this.gateway.dispatch('INTERACTION_CREATE', {
+    this.deliver(it, {
       ...this.interactionBase(it, { ...as, channelId: m.channelId }),
       type: 3,
       data: { custom_id: customId, component_type: 2 },
@@ -265,6 +268,41 @@ export class FakeDiscord {
     }
   }
 
+  // ---------- HTTP interactions (the Interactions Endpoint URL) ----------
+
+  private http: { urls: string[]; key: KeyObject; next: number } | null = null;
+  /** Each HTTP delivery: which endpoint, the HTTP status and body the bot answered. */
+  readonly httpDeliveries: { interactionId: string; url: string; status: number; body: string }[] = [];
+
+  /**
+   * From now on interactions are POSTed, signed with `privateKey` (Ed25519), to the endpoints in turn (a round-robin
+   * load balancer) instead of dispatched on the Gateway; the bot's HTTP answer is applied as its first callback.
+   */
+  useHttpInteractions(urls: string[], privateKey: KeyObject): void {
+    this.http = { urls, key: privateKey, next: 0 };
+  }
+
+  private deliver(it: FakeInteraction, payload: Record<string, unknown>): void {
+    if (!this.http) return void this.gateway.dispatch('INTERACTION_CREATE', payload);
+    const h = this.http;
+    const url = h.urls[h.next++ % h.urls.length]!;
+    const body = JSON.stringify(payload);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = sign(null, Buffer.from(ts + body), h.key).toString('hex');
+    void (async () => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': ts }, body });
+      const text = await res.text();
+      this.httpDeliveries.push({ interactionId: it.id, url, status: res.status, body: text });
+      if (res.ok) {
+        await fetch(`${this.api}/v10/interactions/${it.id}/${it.token}/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      }
+      this.changed();
+    })().catch((e: unknown) => {
+      this.httpDeliveries.push({ interactionId: it.id, url, status: 0, body: String(e) });
+      this.changed();
+    });
+  }
+
   // ---------- state helpers ----------
 
   private changed(): void {
@@ -272,7 +310,7 @@ export class FakeDiscord {
   }
 
   private newInteraction(kind: FakeInteraction['kind'], as: Actor): FakeInteraction {
-    if (!this.gateway.connected) throw new Error('fake discord: no bot is connected to the gateway');
+    if (!this.gateway.connected && !this.http) throw new Error('fake discord: no bot is connected to the gateway');
     const it: FakeInteraction = {
       id: snowflake(), token: `itok-${snowflake()}`, kind, user: as.user ?? this.student, channelId: as.channelId ?? this.channelId,
       createdAt: Date.now(), expired: false, callbacks: [], followups: [],

@@ -1,0 +1,255 @@
+/**
+ * The store on PostgreSQL (`DATABASE_URL=postgres://…`), shared by every front-end and worker of a district. Same
+ * contract as the SQLite store (async-store.ts); the invariants live in the database:
+ * - one active run per class: the partial unique index `runs_one_active` (migration 2), not a read-then-insert;
+ * - votes: each vote first locks its poll row with `UPDATE … RETURNING`, so the votes of one poll and its closing
+ *   are serialized: the tally a vote returns is exact, and no vote that saw the poll open commits after it closed.
+ *   (A literal port of the SQLite transaction, read the poll and then upsert, deadlocked under two writers when
+ *   the issue was prototyped, and lets a vote land after the close.)
+ */
+import pg from 'pg';
+import { QuijoteError } from '../errors.ts';
+import type { AsyncStore } from './async-store.ts';
+import { ONE_ACTIVE_RUN_INDEX } from './migrations.ts';
+import { migratePostgres } from './pg-migrate.ts';
+import { activeRunBusy, toClass, toPoll, toRun, toStory } from './store.ts';
+import type {
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  StoryModel, StoryRow, Tally, VoteOutcome,
+} from './types.ts';
+import type { Place } from '../place.ts';
+
+export interface OpenPostgresOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  clock: Clock;
+  /** Connections in this process's pool (default 10). */
+  poolSize?: number;
+  /** Errors of idle pooled connections (a server restart); the pool replaces them. */
+  onIdleError?: (e: Error) => void;
+}
+
+/** host:port/database of a URL, never its password (for messages). */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+type Q = Pick<pg.PoolClient, 'query'>;
+
+export class PostgresStore implements AsyncStore {
+  readonly kind = 'postgres' as const;
+
+  private constructor(private readonly pool: pg.Pool, private readonly clock: Clock, readonly appliedMigrations: number[]) {}
+
+  static async open(options: OpenPostgresOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    pool.on('error', (e) => options.onIdleError?.(e));
+    try {
+      const applied = await migratePostgres(pool, options.clock.now());
+      return new PostgresStore(pool, options.clock, applied);
+    } catch (cause) {
+      await pool.end().catch(() => {});
+      if (cause instanceof QuijoteError) throw cause;
+      throw new QuijoteError('BAD_CONFIG', `Cannot open the PostgreSQL store at ${describePostgresUrl(options.url)}: ${(cause as Error).message}.`, {
+        cause, hint: 'Check DATABASE_URL (user, password, host, port, database) and that the server is running.',
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async one(sql: string, params: unknown[], q: Q = this.pool): Promise<Record<string, unknown> | undefined> {
+    return (await q.query(sql, params)).rows[0];
+  }
+
+  private async all(sql: string, params: unknown[], q: Q = this.pool): Promise<Record<string, unknown>[]> {
+    return (await q.query(sql, params)).rows;
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  // ── classes ────────────────────────────────────────────────────────────────
+
+  async findClass(place: Place): Promise<ClassRow | undefined> {
+    const r = await this.one('SELECT * FROM classes WHERE platform = $1 AND team_id = $2 AND channel_id = $3', [place.platform, place.teamId, place.channelId]);
+    return r ? toClass(r) : undefined;
+  }
+
+  async ensureClass(place: Place): Promise<ClassRow> {
+    await this.pool.query('INSERT INTO classes (platform, team_id, channel_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (platform, team_id, channel_id) DO NOTHING',
+      [place.platform, place.teamId, place.channelId, this.clock.now()]);
+    return (await this.findClass(place)) as ClassRow;
+  }
+
+  async getClass(id: number): Promise<ClassRow | undefined> {
+    const r = await this.one('SELECT * FROM classes WHERE id = $1', [id]);
+    return r ? toClass(r) : undefined;
+  }
+
+  // ── training runs ─────────────────────────────────────────────────────────
+
+  async createRun(input: { classId: number; params: RunParams; teacherId: string }): Promise<RunRow> {
+    try {
+      const r = await this.one("INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES ($1, $2, 'queued', $3, $4) RETURNING *",
+        [input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now()]);
+      return toRun(r!);
+    } catch (e) {
+      const pe = e as { code?: string; constraint?: string };
+      if (pe.code === '23505' && pe.constraint === ONE_ACTIVE_RUN_INDEX) throw activeRunBusy(input.classId, e);
+      throw e;
+    }
+  }
+
+  async getRun(id: number): Promise<RunRow | undefined> {
+    const r = await this.one('SELECT * FROM runs WHERE id = $1', [id]);
+    return r ? toRun(r) : undefined;
+  }
+
+  async markRunRunning(id: number): Promise<void> {
+    await this.pool.query("UPDATE runs SET status = 'running', started_at = $1 WHERE id = $2", [this.clock.now(), id]);
+  }
+
+  async completeRun(id: number, result: { metrics: RunMetrics; lossCurve: LossPoint[]; modelDir: string }): Promise<RunRow> {
+    const r = await this.one("UPDATE runs SET status = 'done', metrics = $1, loss_curve = $2, model_dir = $3, finished_at = $4 WHERE id = $5 RETURNING *",
+      [JSON.stringify(result.metrics), JSON.stringify(result.lossCurve), result.modelDir, this.clock.now(), id]);
+    if (!r) throw new QuijoteError('NOT_FOUND', `Run ${id} does not exist.`);
+    return toRun(r);
+  }
+
+  async endRun(id: number, status: 'failed' | 'cancelled' | 'interrupted', error?: string): Promise<void> {
+    await this.pool.query('UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4', [status, error ?? null, this.clock.now(), id]);
+  }
+
+  async latestDoneRun(classId: number): Promise<RunRow | undefined> {
+    const r = await this.one("SELECT * FROM runs WHERE class_id = $1 AND status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1", [classId]);
+    return r ? toRun(r) : undefined;
+  }
+
+  async activeRuns(classId: number): Promise<RunRow[]> {
+    return (await this.all("SELECT * FROM runs WHERE class_id = $1 AND status IN ('queued','running') ORDER BY id", [classId])).map(toRun);
+  }
+
+  async listRuns(classId: number): Promise<RunRow[]> {
+    return (await this.all('SELECT * FROM runs WHERE class_id = $1 ORDER BY id', [classId])).map(toRun);
+  }
+
+  async unfinishedRuns(): Promise<RunRow[]> {
+    return (await this.all("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id", [])).map(toRun);
+  }
+
+  async recoverInterruptedRuns(): Promise<InterruptedRun[]> {
+    return this.tx(async (c) => {
+      const rows = await this.all(`
+        WITH old AS (SELECT id, status FROM runs WHERE status IN ('queued','running') FOR UPDATE)
+        UPDATE runs r SET status = 'interrupted', finished_at = $1, error = 'interrupted by a restart while ' || old.status
+        FROM old WHERE r.id = old.id
+        RETURNING r.*, old.status AS previous_status`, [this.clock.now()], c);
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      const out: InterruptedRun[] = [];
+      for (const r of rows) {
+        const cls = await this.one('SELECT * FROM classes WHERE id = $1', [r.class_id], c);
+        out.push({ run: toRun(r), class: toClass(cls!), previousStatus: String(r.previous_status) as InterruptedRun['previousStatus'] });
+      }
+      return out;
+    });
+  }
+
+  // ── stories ───────────────────────────────────────────────────────────────
+
+  async createStory(input: { classId: number; runId: number | null; model: StoryModel; prompt: string; text: string; seed: number | null }): Promise<StoryRow> {
+    const r = await this.one('INSERT INTO stories (class_id, run_id, model, prompt, text, seed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
+      [input.classId, input.runId, input.model, input.prompt, input.text, input.seed, this.clock.now()]);
+    return toStory(r!);
+  }
+
+  async getStory(id: number): Promise<StoryRow | undefined> {
+    const r = await this.one('SELECT * FROM stories WHERE id = $1', [id]);
+    return r ? toStory(r) : undefined;
+  }
+
+  // ── polls and votes ───────────────────────────────────────────────────────
+
+  async createPoll(input: { classId: number; runId: number; prompt: string; storyAId: number; storyBId: number; finetunedChoice: PollChoice; createdBy: string }): Promise<PollRow> {
+    const r = await this.one(
+      "INSERT INTO polls (class_id, run_id, prompt, story_a_id, story_b_id, finetuned_choice, status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) RETURNING *",
+      [input.classId, input.runId, input.prompt, input.storyAId, input.storyBId, input.finetunedChoice, input.createdBy, this.clock.now()]);
+    return toPoll(r!);
+  }
+
+  async getPoll(id: number): Promise<PollRow | undefined> {
+    const r = await this.one('SELECT * FROM polls WHERE id = $1', [id]);
+    return r ? toPoll(r) : undefined;
+  }
+
+  async setPollMessage(pollId: number, channelId: string, messageId: string): Promise<void> {
+    await this.pool.query('UPDATE polls SET channel_id = $1, message_id = $2 WHERE id = $3', [channelId, messageId, pollId]);
+  }
+
+  async latestOpenPoll(classId: number): Promise<PollRow | undefined> {
+    const r = await this.one("SELECT * FROM polls WHERE class_id = $1 AND status = 'open' ORDER BY id DESC LIMIT 1", [classId]);
+    return r ? toPoll(r) : undefined;
+  }
+
+  async listPolls(classId: number): Promise<PollRow[]> {
+    return (await this.all('SELECT * FROM polls WHERE class_id = $1 ORDER BY id', [classId])).map(toPoll);
+  }
+
+  async closePoll(pollId: number): Promise<boolean> {
+    const r = await this.pool.query("UPDATE polls SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open'", [this.clock.now(), pollId]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async castVote(pollId: number, userId: string, choice: PollChoice): Promise<VoteOutcome> {
+    return this.tx(async (c) => {
+      // The poll row's lock comes first: every vote of this poll, and its closing, queue here.
+      const poll = await this.one('UPDATE polls SET status = status WHERE id = $1 RETURNING status', [pollId], c);
+      if (!poll) throw new QuijoteError('NOT_FOUND', `Poll ${pollId} does not exist.`);
+      if (poll.status !== 'open') throw new QuijoteError('FORBIDDEN', `Poll ${pollId} is closed; votes are no longer accepted.`);
+      const prev = await this.one('SELECT choice FROM votes WHERE poll_id = $1 AND user_id = $2', [pollId, userId], c);
+      await c.query('INSERT INTO votes (poll_id, user_id, choice, voted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (poll_id, user_id) DO UPDATE SET choice = excluded.choice, voted_at = excluded.voted_at',
+        [pollId, userId, choice, this.clock.now()]);
+      return { previous: prev ? (String(prev.choice) as PollChoice) : null, choice, tally: await this.tallyWith(pollId, c) };
+    });
+  }
+
+  async getVote(pollId: number, userId: string): Promise<PollChoice | null> {
+    const r = await this.one('SELECT choice FROM votes WHERE poll_id = $1 AND user_id = $2', [pollId, userId]);
+    return r ? (String(r.choice) as PollChoice) : null;
+  }
+
+  async tally(pollId: number): Promise<Tally> {
+    return this.tallyWith(pollId, this.pool);
+  }
+
+  private async tallyWith(pollId: number, q: Q): Promise<Tally> {
+    const rows = await this.all('SELECT choice, COUNT(*) AS n FROM votes WHERE poll_id = $1 GROUP BY choice', [pollId], q);
+    const t: Tally = { A: 0, B: 0, total: 0 };
+    for (const r of rows) {
+      const n = Number(r.n);
+      if (r.choice === 'A') t.A = n;
+      else if (r.choice === 'B') t.B = n;
+      t.total += n;
+    }
+    return t;
+  }
+}

@@ -69,20 +69,27 @@ const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
 /**
  * Words of `lines` whose mean log-probability rose (gained) or fell (lost) most from base to class model.
- * The text is scored in consecutive windows of `blockSize` tokens; a word counts when every token touching it
+ * `models` is the pair, or a function that fetches it (called inside each slice). The text is scored in consecutive windows of `blockSize` tokens; a word counts when every token touching it
  * has a prediction (not the first of a window). Words seen fewer than `minCount` times are left out.
  */
-export async function wordShifts(pair: ModelPair, lines: readonly string[], opts: { blockSize?: number; minCount?: number; top?: number; slice?: <T>(fn: () => Promise<T>) => Promise<T> } = {}): Promise<WordShifts> {
-  const blockSize = Math.min(opts.blockSize ?? 128, pair.base.model.config.nPositions);
-  const minCount = opts.minCount ?? 3, top = opts.top ?? 10;
+export async function wordShifts(models: ModelPair | (() => Promise<ModelPair>), lines: readonly string[], opts: { blockSize?: number; minCount?: number; top?: number; slice?: <T>(fn: () => Promise<T>) => Promise<T> } = {}): Promise<WordShifts> {
+  // With a slice, the pair is fetched again inside each one: between slices a cache may have swapped the models.
+  const getPair = typeof models === 'function' ? models : async () => models;
   const run = opts.slice ?? (<T>(fn: () => Promise<T>) => fn());
-  const ids = pair.tokenizer.encode(lines.join('\n'));
+  const first = await run(getPair);
+  const tokenizer = first.tokenizer;
+  const blockSize = Math.min(opts.blockSize ?? 128, first.base.model.config.nPositions);
+  const minCount = opts.minCount ?? 3, top = opts.top ?? 10;
+  const ids = tokenizer.encode(lines.join('\n'));
   const stats = new Map<string, { n: number; base: number; cls: number }>();
   let words = 0;
   for (let s = 0; s + 1 < ids.length; s += blockSize) {
     const block = ids.slice(s, s + blockSize);
-    const [lb, lc] = await run(async () => [await tokenLogprobs(pair.base, block), await tokenLogprobs(pair.cls, block)]);
-    const pieces = tokenPieces(pair.tokenizer, block);
+    const [lb, lc] = await run(async () => {
+      const pair = await getPair();
+      return [await tokenLogprobs(pair.base, block), await tokenLogprobs(pair.cls, block)];
+    });
+    const pieces = tokenPieces(tokenizer, block);
     const ends: number[] = []; // char end of each token
     let at = 0;
     for (const p of pieces) ends.push((at += p.length));

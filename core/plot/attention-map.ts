@@ -11,7 +11,7 @@ export interface AttentionLabels {
   title: string;
   base: string;
   cls: string;
-  layers: string; // "capa →"
+  layers: (n: number) => string; // "columnas: capas 1 a 12"
   earlier: (n: number) => string; // "(12 antes)"
   legend: (maxPct: string) => string;
 }
@@ -19,7 +19,7 @@ export interface AttentionLabels {
 export const ATTENTION_ES: Omit<AttentionLabels, 'title'> = {
   base: 'Base',
   cls: 'Clase',
-  layers: 'capa',
+  layers: (n) => `columnas: capas 1 a ${n}; filas: el texto hasta la palabra`,
   earlier: (n) => `… ${n} antes`,
   legend: (m) => `color: peso de la atención (promedio de las cabezas), de 0 a ${m}`,
 };
@@ -64,11 +64,11 @@ export function renderAttentionMap(pieces: readonly string[], base: readonly (re
   for (const p of panels) {
     fitText(c, p.name, p.x + (L * cellW) / 2, head, L * cellW, INK, SCALE, 'center');
     for (let l = 0; l < L; l++) {
-      if (L <= 12 || l % 2 === 0) c.text(String(l + 1), p.x + l * cellW + cellW / 2, head + LINE_H + 2, MUTED, 1, 'center');
+      if (L <= 12 || l % 2 === 0) c.text(String(l + 1), Math.round(p.x + l * cellW + cellW / 2), head + LINE_H + 2, MUTED, 1, 'center');
       for (let r = 0; r < rows; r++) {
         const fill = sequential(p.v[r][l], vmax);
         c.fillRect(p.x + l * cellW, gridTop + r * cellH, cellW - 1, cellH - 1, fill);
-        if (cellW >= 36) c.text(`${Math.round(p.v[r][l] * 100)}`, p.x + l * cellW + cellW / 2, gridTop + r * cellH + 6, inkOn(fill), 1, 'center');
+        if (cellW >= 36) c.text(`${Math.round(p.v[r][l] * 100)}`, Math.round(p.x + l * cellW + cellW / 2), gridTop + r * cellH + 6, inkOn(fill), 1, 'center');
       }
     }
   }
@@ -78,7 +78,7 @@ export function renderAttentionMap(pieces: readonly string[], base: readonly (re
   }
   c.hline(MARGIN, WIDTH - MARGIN, gridTop + (rows - 1) * cellH - 1, RULE);
   const ly = gridTop + rows * cellH + 8;
-  fitText(c, labels.layers + ' 1 → ' + L, x0, ly, WIDTH - x0 - MARGIN, MUTED, 1);
+  fitText(c, labels.layers(L), MARGIN, ly, WIDTH - 2 * MARGIN, MUTED, 1);
   colourBar(c, MARGIN, ly + 16, WIDTH - 2 * MARGIN, 12, (t) => sequential(t, 1));
   c.text('0', MARGIN, ly + 32, INK, SCALE);
   c.text(`${(vmax * 100).toFixed(0)}%`, WIDTH - MARGIN, ly + 32, INK, SCALE, 'right');

@@ -17,7 +17,7 @@ export interface FilmLabels {
 
 export const FILM_ES: Omit<FilmLabels, 'title'> = {
   frame: (n, a) => `${n} · α = ${a}${a === 0 ? ' (base)' : a === 1 ? ' (clase)' : a > 1 ? ' (exagerado)' : ''}`,
-  legend: 'barra: intensidad α, de 0 (modelo base) a 1 (modelo de la clase) y 1.5',
+  legend: 'La barra de cada fotograma es su intensidad α: 0 es el modelo base, la raya es 1 (el modelo de la clase), más allá se exagera el estilo aprendido.',
   more: '[…]',
 };
 
@@ -38,7 +38,8 @@ export function renderFilmStrip(frames: readonly Frame[], labels: FilmLabels, ma
   });
   const frameH = (b: string[]) => LINE_H * (b.length + 1) + 24;
   const top = MARGIN + titleLines.length * LINE_H + 6;
-  const height = top + bodies.reduce((n, b) => n + frameH(b) + 6, 0) + LINE_H + MARGIN;
+  const legend = wrapText(labels.legend, charsIn(WIDTH - 2 * MARGIN));
+  const height = top + bodies.reduce((n, b) => n + frameH(b) + 6, 0) + legend.length * LINE_H + MARGIN;
   const c = new Canvas(WIDTH, height);
   titleLines.forEach((l, i) => c.text(l, MARGIN, MARGIN + i * LINE_H, INK, SCALE));
   let y = top;
@@ -62,7 +63,7 @@ export function renderFilmStrip(frames: readonly Frame[], labels: FilmLabels, ma
     bodies[i].forEach((l, k) => c.text(l, tx, y + 10 + (k + 1) * LINE_H + 4, l === labels.more ? MUTED : INK, SCALE));
     y += h + 6;
   });
-  fitText(c, labels.legend, MARGIN, y + 4, WIDTH - 2 * MARGIN, MUTED, 1);
+  legend.forEach((l, i) => c.text(l, MARGIN, y + 4 + i * LINE_H, MUTED, SCALE));
   return c.toPng();
 }
 

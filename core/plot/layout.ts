@@ -85,7 +85,7 @@ export function colourBar(c: Canvas, x: number, y: number, w: number, h: number,
 export function fitText(c: Canvas, s: string, x: number, y: number, px: number, colour: Rgb, scale = SCALE, align: 'left' | 'center' | 'right' = 'left'): void {
   let t = s;
   if (textWidth(t, scale) > px) t = ellipsize(t, charsIn(px, scale));
-  c.text(t, x, y, colour, scale, align);
+  c.text(t, Math.round(x), Math.round(y), colour, scale, align); // whole pixels: Canvas indexes its buffer with them
 }
 
 /** How a token is shown in a label: line breaks as "⏎"-free "\n", leading spaces kept as one space. */

@@ -19,7 +19,7 @@ export interface BarsLabels {
   legend: string; // "gris: fuera del sorteo"
 }
 
-export const BARS_ES: Omit<BarsLabels, 'title' | 'settings'> = { cutK: 'corte top-k', cutP: 'corte top-p', legend: 'barras grises: no pueden salir (quedan tras un corte)' };
+export const BARS_ES: Omit<BarsLabels, 'title' | 'settings'> = { cutK: 'corte top-k', cutP: 'corte top-p', legend: 'Barras grises: no pueden salir (quedan tras un corte). Los números 1-5 son los botones.' };
 
 export const BASE_COLOUR: Rgb = [31, 119, 180];
 export const CLASS_COLOUR: Rgb = [202, 64, 20];
@@ -33,7 +33,8 @@ export function renderNextTokenBars(panels: readonly [BarPanel, BarPanel], label
   const titleLines = wrapText(labels.title, max).slice(0, 3);
   const head = MARGIN + titleLines.length * LINE_H + LINE_H + 6;
   const panelH = LINE_H + 4 + Math.max(...panels.map((p) => p.tokens.length)) * ROW + 10;
-  const height = head + 2 * panelH + LINE_H + 2 * MARGIN;
+  const legend = wrapText(labels.legend, max);
+  const height = head + 2 * panelH + legend.length * LINE_H + 2 * MARGIN;
   const c = new Canvas(WIDTH, height);
   titleLines.forEach((l, i) => c.text(l, MARGIN, MARGIN + i * LINE_H, INK, SCALE));
   fitText(c, labels.settings, MARGIN, MARGIN + titleLines.length * LINE_H, WIDTH - 2 * MARGIN, MUTED, SCALE);
@@ -70,6 +71,6 @@ export function renderNextTokenBars(panels: readonly [BarPanel, BarPanel], label
     cut(p.keptByTopK, labels.cutK);
     if (p.keptByTopP < p.keptByTopK) cut(p.keptByTopP, labels.cutP);
   });
-  fitText(c, labels.legend, MARGIN, height - MARGIN - LINE_H + 6, WIDTH - 2 * MARGIN, MUTED, 1);
+  legend.forEach((l, i) => c.text(l, MARGIN, height - MARGIN - legend.length * LINE_H + i * LINE_H + 4, MUTED, SCALE));
   return c.toPng();
 }

@@ -76,7 +76,7 @@ export function renderTokenHeatmap(tokens: readonly HeatToken[], words: { gained
   const top = MARGIN + titleLines.length * LINE_H + 6;
   const textBottom = top + lines * LINE_H + (opts.truncated ? LINE_H : 0);
   const legendTop = textBottom + 10;
-  const legendH = 14 + 2 * LINE_H + 8;
+  const legendH = 18 + 3 * LINE_H + 4;
   const wordRows = words ? Math.max(1, words.gained.length, words.lost.length) : 0;
   const wordsTop = legendTop + legendH + 6;
   const height = (words ? wordsTop + (wordRows + 1) * LINE_H + 8 : legendTop + legendH) + MARGIN;
@@ -91,17 +91,20 @@ export function renderTokenHeatmap(tokens: readonly HeatToken[], words: { gained
   }
   if (opts.truncated) c.text(labels.truncated, MARGIN, top + lines * LINE_H, MUTED, SCALE);
 
-  // Legend: the colour bar, its ends and what the numbers are.
+  // Legend: the colour bar, its ends, what the numbers are, and what each colour means.
   const barW = WIDTH - 2 * MARGIN;
   colourBar(c, MARGIN, legendTop, barW, 14, (t) => diverging((t * 2 - 1) * limit, limit));
   const ly = legendTop + 18;
   c.text(`-${limit}`, MARGIN, ly, INK, SCALE);
   c.text('0', WIDTH / 2, ly, INK, SCALE, 'center');
   c.text(`+${limit}`, WIDTH - MARGIN, ly, INK, SCALE, 'right');
-  fitText(c, labels.legendUnit, WIDTH / 2, ly + LINE_H, barW, MUTED, 1, 'center');
-  const half = (WIDTH - 2 * MARGIN) / 2 - 6;
-  fitText(c, labels.legendCool, MARGIN, ly + LINE_H + 12, half + 6, [33, 102, 172], 1);
-  fitText(c, labels.legendWarm, WIDTH - MARGIN, ly + LINE_H + 12, half + 6, [202, 64, 20], 1, 'right');
+  fitText(c, labels.legendUnit, WIDTH / 2, ly + 6, barW - 2 * textWidth(`+${limit}`, SCALE) - 40, MUTED, 1, 'center');
+  const swatch = (y: number, v: number, text: string) => {
+    c.fillRect(MARGIN, y + 2, 14, 14, diverging(v, 1));
+    fitText(c, text, MARGIN + 20, y, barW - 20, INK, SCALE);
+  };
+  swatch(ly + LINE_H, 1, labels.legendWarm);
+  swatch(ly + 2 * LINE_H, -1, labels.legendCool);
 
   if (words) {
     c.hline(MARGIN, WIDTH - MARGIN, wordsTop - 4, RULE);
@@ -113,9 +116,10 @@ export function renderTokenHeatmap(tokens: readonly HeatToken[], words: { gained
         const y = wordsTop + (i + 1) * LINE_H;
         const num = `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)}`;
         const fill = diverging(r.delta, limit);
-        c.fillRect(x + colW - 8 - textWidth(num, SCALE) - 3, y - 2, textWidth(num, SCALE) + 4, LINE_H - 2, fill);
-        c.text(num, x + colW - 8, y, inkOn(fill), SCALE, 'right');
-        fitText(c, r.word, x, y, colW - 16 - textWidth(num, SCALE), INK, SCALE);
+        const right = x + colW - 14;
+        c.fillRect(right - textWidth(num, SCALE) - 3, y - 2, textWidth(num, SCALE) + 5, LINE_H - 2, fill);
+        c.text(num, right, y, inkOn(fill), SCALE, 'right');
+        fitText(c, r.word, x, y, colW - 24 - textWidth(num, SCALE), INK, SCALE);
       });
     };
     column(MARGIN, labels.gained, words.gained);

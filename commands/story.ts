@@ -1,7 +1,9 @@
 /** /story prompt:<text> — anyone. Two stories (base and class model) in a blind poll with vote buttons. */
 import { t as translate } from './messages.ts';
 import { createBlindPoll } from './poll.ts';
-import { replyFailure, stringOption } from './respond.ts';
+import { numberOption, replyFailure, stringOption } from './respond.ts';
+import { runDialStory } from './dial.ts';
+import { MAX_ALPHA, MIN_ALPHA } from '../core/inspect/interpolate.ts';
 import type { Command, MessageHandle } from './types.ts';
 
 export const MAX_PROMPT_CHARS = 300;
@@ -9,7 +11,10 @@ export const MAX_PROMPT_CHARS = 300;
 export const story: Command = {
   name: 'story',
   description: translate('es', 'cmd.story.description'),
-  options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }],
+  options: [
+    { name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true },
+    { name: 'intensidad', description: translate('es', 'cmd.story.opt.intensidad'), type: 'number', min: MIN_ALPHA, max: MAX_ALPHA },
+  ],
   async run(ctx) {
     const s = ctx.services;
     const prompt = stringOption(ctx, 'prompt');
@@ -21,6 +26,12 @@ export const story: Command = {
     const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
     if (!cls || !run) {
       await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
+      return;
+    }
+    const alpha = numberOption(ctx, 'intensidad');
+    if (alpha !== undefined) { // the style dial: one story at α, no poll (commands/dial.ts)
+      if (!(alpha >= MIN_ALPHA && alpha <= MAX_ALPHA)) await ctx.reply({ text: s.t('dial.badAlpha'), ephemeral: true });
+      else if (run.modelDir) await runDialStory(ctx, { classId: cls.id, run, modelDir: run.modelDir }, prompt, alpha);
       return;
     }
     await ctx.defer();

@@ -9,6 +9,7 @@ import { renderLossCurve } from '../core/plot/loss-curve.ts';
 import { runModelDir } from '../core/store/paths.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
+import { postTrainMeter } from './meter.ts';
 import { createBlindPoll } from './poll.ts';
 import { createProgressReporter, renderProgress } from './progress.ts';
 import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher } from './respond.ts';
@@ -161,7 +162,7 @@ async function executeTraining(
   });
   await announceResults(ctx, done, result);
   try {
-    await createBlindPoll(s, {
+    const poll = await createBlindPoll(s, {
       place: ctx.place,
       classId: run.classId,
       run: done,
@@ -170,6 +171,7 @@ async function executeTraining(
       ownerName: ctx.user.displayName,
       post: (m) => ctx.post(m),
     });
+    await postTrainMeter(s, poll, lines, (text) => ctx.post({ text })).catch((e: unknown) => s.logger.warn(`train #${run.id}: memorization meter: ${String(e)}`));
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
     await ctx.post({ text: t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);

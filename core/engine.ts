@@ -2,6 +2,7 @@
  * The contract between the bot (commands/, bot/) and the ML core. The real implementation lives in
  * core/pipeline/tfjs-engine.ts; tests of commands and adapters use a fake that honours the same contract.
  */
+import type { Inspector } from './inspect/inspector.ts';
 
 /** Parameters a teacher may set for one fine-tuning run. Missing ones take the configured defaults. */
 export interface TrainParams {
@@ -76,4 +77,6 @@ export interface Engine {
   maxLines(): Promise<number>;
   /** Human description of the backend and base model, e.g. "wasm · datificate/gpt2-small-spanish". */
   describe(): string;
+  /** The model-inspection views (core/inspect): base vs class model; absent where the engine has none. */
+  inspect?: Inspector;
 }

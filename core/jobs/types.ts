@@ -4,7 +4,7 @@
  */
 import type { GpuSlice } from '../engine.ts';
 
-export type JobKind = 'train' | 'story' | 'score';
+export type JobKind = 'train' | 'story' | 'score' | 'inspect';
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** Where the job was asked for; structurally the same as commands' `Place`. */

@@ -1,0 +1,77 @@
+/**
+ * /palabras texto:<…> and the «Palabras» button under a revealed poll — "what changed, word by word": a heatmap of
+ * log p(class) − log p(base) per token, and the words gained and lost on the held-out lines.
+ */
+import type { WordsResult } from '../core/inspect/inspector.ts';
+import { renderTokenHeatmap } from '../core/plot/token-heatmap.ts';
+import { formatNumber, t as translate } from './messages.ts';
+import { classModelOr, inspectJob } from './inspect-common.ts';
+import { replyFailure, stringOption } from './respond.ts';
+import type { ButtonHandler, Command, InteractionContext, OutgoingMessage, Services } from './types.ts';
+
+export const MAX_WORDS_TEXT = 1000;
+export const MIN_WORD_COUNT = 3;
+
+const signed = (s: Services, v: number) => `${v >= 0 ? '+' : ''}${formatNumber(s.locale, v, 1)}`;
+
+export function wordsMessage(s: Services, r: WordsResult, id: string): OutgoingMessage {
+  const t = s.t;
+  const png = renderTokenHeatmap(r.tokens, r.shifts, {
+    title: t('words.title'), legendCool: t('words.legendCool'), legendWarm: t('words.legendWarm'), legendUnit: t('words.legendUnit'),
+    gained: t('words.gained'), lost: t('words.lost'), none: t('words.none'), truncated: t('words.truncated'),
+  }, { truncated: r.truncated });
+  const scored = r.tokens.filter((x) => Number.isFinite(x.delta));
+  const up = scored.reduce((a, b) => (b.delta > a.delta ? b : a), scored[0]);
+  const down = scored.reduce((a, b) => (b.delta < a.delta ? b : a), scored[0]);
+  const list = (ws: { word: string }[]) => ws.map((w) => w.word).join(', ') || t('words.none');
+  const alt = t('words.alt', {
+    tokens: r.tokens.length, up: up?.piece.trim() ?? '', upDelta: up ? signed(s, up.delta) : '', down: down?.piece.trim() ?? '',
+    downDelta: down ? signed(s, down.delta) : '', gained: list(r.shifts.gained), lost: list(r.shifts.lost),
+  });
+  return {
+    text: t('words.caption', { lines: s.config.ml.evalLines, min: MIN_WORD_COUNT }),
+    image: { filename: `palabras-${id}.png`, data: png, alt },
+  };
+}
+
+async function showWords(ctx: InteractionContext, text: string, what: string): Promise<void> {
+  const cm = await classModelOr(ctx);
+  if (!cm) return;
+  await ctx.defer();
+  try {
+    const { handle, value } = await inspectJob(ctx, text, (i, o) => i.words(text, cm.modelDir, o));
+    await handle.edit(wordsMessage(ctx.services, value, `${cm.run.id}`));
+  } catch (e) {
+    await replyFailure(ctx, what, e);
+  }
+}
+
+export const palabras: Command = {
+  name: 'palabras',
+  description: translate('es', 'cmd.palabras.description'),
+  options: [{ name: 'texto', description: translate('es', 'cmd.palabras.opt.texto'), type: 'string', required: true }],
+  async run(ctx) {
+    const text = stringOption(ctx, 'texto');
+    if (text.length === 0 || text.length > MAX_WORDS_TEXT) {
+      await ctx.reply({ text: ctx.services.t('inspect.badText', { max: MAX_WORDS_TEXT }), ephemeral: true });
+      return;
+    }
+    await showWords(ctx, text, 'palabras');
+  },
+};
+
+/** «Palabras» under a revealed poll: the heatmap of the class model's story. */
+export const wordsButton: ButtonHandler = {
+  prefix: 'words',
+  async run(ctx) {
+    const s = ctx.services;
+    const poll = s.store.getPoll(Number(ctx.args[0]));
+    const cls = s.store.findClass(ctx.place);
+    const story = poll && cls && poll.classId === cls.id && poll.status === 'closed' ? s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId) : undefined;
+    if (!story) {
+      await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
+      return;
+    }
+    await showWords(ctx, story.text.trim(), 'palabras');
+  },
+};

@@ -139,7 +139,7 @@ const es = {
   'words.truncated': '(solo el comienzo del texto)',
   'words.caption': '🔥 **¿Qué cambió, palabra a palabra?** Cada trozo del texto lleva el color de cuánto más lo espera el modelo de la clase que el base: rojo, mucho más; azul, menos. Debajo, las 10 palabras que más ganaron y las 10 que más perdieron en las {lines} líneas de evaluación (vistas al menos {min} veces).',
   'words.alt': 'Mapa de calor de {tokens} trozos: el que más sube es «{up}» ({upDelta}), el que más baja «{down}» ({downDelta}). Palabras ganadas: {gained}. Perdidas: {lost}.',
-  'cmd.siguiente.description': 'La clase es el muestreador: las 10 palabras siguientes más probables de cada modelo; elegid y seguid.',
+  'cmd.siguiente.description': 'La clase es el muestreador: las 10 palabras siguientes más probables de cada modelo; elegid una.',
   'cmd.siguiente.opt.prompt': 'Cómo empieza el texto',
   'cmd.siguiente.opt.temperatura': 'Temperatura («creatividad»): 0.5 afila, 1 normal, 2 aplana',
   'next.badTemperature': 'La temperatura debe estar entre {min} y {max}, por ejemplo `temperatura:0.7` o `temperatura:1.5`.',

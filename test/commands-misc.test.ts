@@ -19,8 +19,8 @@ async function trainedRig(): Promise<TestRig> {
 }
 
 test('the command list is explicit and complete; every command and option has a Spanish description', () => {
-  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'help']);
-  assert.deepEqual(buttons.map((b) => b.prefix), ['vote', 'reveal']);
+  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'palabras', 'siguiente', 'atencion', 'help']);
+  assert.deepEqual(buttons.map((b) => b.prefix), ['vote', 'reveal', 'words', 'next', 'film', 'frame']);
   assert.deepEqual(commands.filter((c) => c.teacherOnly).map((c) => c.name), ['train', 'reveal']);
   for (const c of commands) {
     assert.equal(c.description, t('es', `cmd.${c.name}.description` as MessageKey & `cmd.${string}.description`));

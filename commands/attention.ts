@@ -6,8 +6,8 @@ import type { AttentionView } from '../core/inspect/attention.ts';
 import { renderAttentionMap } from '../core/plot/attention-map.ts';
 import { tokenLabel } from '../core/plot/layout.ts';
 import { formatPercent, t as translate } from './messages.ts';
-import { classModelOr, inspectJob } from './inspect-common.ts';
-import { clip, replyFailure, stringOption } from './respond.ts';
+import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
+import { clip, stringOption } from './respond.ts';
 import type { Command, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_ATTENTION_TEXT = 300;
@@ -56,10 +56,10 @@ export const atencion: Command = {
     if (!cm) return;
     await ctx.defer();
     try {
-      const { handle, value } = await inspectJob(ctx, `${word} · ${text}`, (i, o) => i.attention(text, word, cm.modelDir, o));
+      const { handle, value } = await inspectJob(ctx, `${word} · ${text}`, (i, o) => i.attention(text, word, cm.modelDir, o), { command: 'atencion' });
       await handle.edit(attentionMessage(s, value, word));
     } catch (e) {
-      await replyFailure(ctx, 'atencion', e);
+      await inspectFailure(ctx, 'atencion', e);
     }
   },
 };

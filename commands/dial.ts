@@ -8,8 +8,8 @@ import type { DialStory } from '../core/inspect/film.ts';
 import { FILM_ALPHAS } from '../core/inspect/film.ts';
 import { renderFilmStrip } from '../core/plot/film-strip.ts';
 import { formatNumber } from './messages.ts';
-import { classModelOr, inspectJob, stateOf, type ClassModel } from './inspect-common.ts';
-import { clip, joinStory, replyFailure } from './respond.ts';
+import { classModelOr, inspectFailure, inspectJob, stateOf, type ClassModel } from './inspect-common.ts';
+import { clip, joinStory } from './respond.ts';
 import type { ButtonHandler, ButtonSpec, CommandContext, InteractionContext, OutgoingMessage, Services } from './types.ts';
 
 interface FilmSource { classId: number; modelDir: string; prompt: string; seed: number }
@@ -27,14 +27,14 @@ export async function runDialStory(ctx: CommandContext, cm: ClassModel, prompt: 
   await ctx.defer();
   try {
     const seed = s.rng.int(2 ** 31);
-    const { handle, value } = await inspectJob(ctx, `α ${alpha} · ${prompt}`, (i, o) => i.dialStory(prompt, cm.modelDir, alpha, seed, o));
+    const { handle, value } = await inspectJob(ctx, `α ${alpha} · ${prompt}`, (i, o) => i.dialStory(prompt, cm.modelDir, alpha, seed, o), { command: 'story' });
     const source = stateOf<FilmSource>(s, 'film-source').add({ classId: cm.classId, modelDir: cm.modelDir, prompt, seed });
     await handle.edit({
       text: s.t('dial.caption', { alpha: alphaText(s, alpha), prompt, text: clip(joinStory(prompt, value.text), 1500) }),
       buttons: [{ id: `film:s${source}`, label: s.t('film.button'), style: 'primary' }],
     });
   } catch (e) {
-    await replyFailure(ctx, 'story', e);
+    await inspectFailure(ctx, 'story', e);
   }
 }
 
@@ -63,7 +63,7 @@ async function showFilm(ctx: InteractionContext, source: FilmSource): Promise<vo
   const s = ctx.services;
   await ctx.defer();
   try {
-    const { handle, value } = await inspectJob(ctx, `película · ${source.prompt}`, (i, o) => i.film(source.prompt, source.modelDir, FILM_ALPHAS, source.seed, o));
+    const { handle, value } = await inspectJob(ctx, `película · ${source.prompt}`, (i, o) => i.film(source.prompt, source.modelDir, FILM_ALPHAS, source.seed, o), { command: 'story' });
     const films = stateOf<FilmState>(s, 'film', 50);
     const votes = new Map<string, number>();
     const state: FilmState = { classId: source.classId, message: { text: '' }, votes };
@@ -71,7 +71,7 @@ async function showFilm(ctx: InteractionContext, source: FilmSource): Promise<vo
     state.message = filmMessage(s, source.prompt, value, id, votes);
     await handle.edit(state.message);
   } catch (e) {
-    await replyFailure(ctx, 'story', e);
+    await inspectFailure(ctx, 'story', e);
   }
 }
 

@@ -3,10 +3,10 @@
  * view (its own place in the queue, cancellable with /cancel), and small in-memory state for buttons (the
  * /siguiente context, films and their votes), bounded and lost on restart (the buttons then say so).
  */
-import { QuijoteError } from '../core/errors.ts';
+import { isQuijoteError, QuijoteError } from '../core/errors.ts';
 import type { Inspector, SliceOption } from '../core/inspect/inspector.ts';
 import type { RunRow } from '../core/store/types.ts';
-import { clip, positionText } from './respond.ts';
+import { clip, errorDetail, placeLabel, positionText, replyFailure } from './respond.ts';
 import type { InteractionContext, MessageHandle, Services } from './types.ts';
 
 export interface ClassModel { classId: number; run: RunRow; modelDir: string }
@@ -31,7 +31,7 @@ export async function classModelOr(ctx: InteractionContext): Promise<ClassModel 
  * Queues `work` as one 'inspect' job, replies with its queue position, and returns that reply (to be edited with
  * the result) and the result. `ephemeral`: the notice is for the caller only (a button that edits its own message).
  */
-export async function inspectJob<T>(ctx: InteractionContext, label: string, work: (inspector: Inspector, o: SliceOption) => Promise<T>, opts: { ephemeral?: boolean } = {}): Promise<{ handle: MessageHandle; value: T }> {
+export async function inspectJob<T>(ctx: InteractionContext, label: string, work: (inspector: Inspector, o: SliceOption) => Promise<T>, opts: { ephemeral?: boolean; command?: string } = {}): Promise<{ handle: MessageHandle; value: T }> {
   const s = ctx.services;
   const inspector = s.engine.inspect;
   if (!inspector) throw new QuijoteError('INTERNAL', 'the engine has no inspector');
@@ -47,7 +47,27 @@ export async function inspectJob<T>(ctx: InteractionContext, label: string, work
     },
   });
   const handle = await ctx.reply({ text: s.t('inspect.working', { position: positionText(s, job.info.id) }), ephemeral: opts.ephemeral });
-  return { handle, value: await job.result };
+  try {
+    return { handle, value: await job.result };
+  } catch (e) {
+    // the "looking…" message becomes the answer: what went wrong, in the user's words
+    if (isQuijoteError(e)) {
+      const shown = await handle.edit({ text: s.t('common.failed', { command: opts.command ?? 'inspect', detail: errorDetail(s, e) }) }).then(() => true, () => false);
+      if (shown) {
+        reported.add(e);
+        s.logger.warn(`/${opts.command ?? 'inspect'} by ${ctx.user.id} in ${placeLabel(ctx.place)}: ${e.code}: ${e.message}`);
+      }
+    }
+    throw e;
+  }
+}
+
+const reported = new WeakSet<object>();
+
+/** The catch of an inspection command: tells the caller unless inspectJob already did. */
+export async function inspectFailure(ctx: InteractionContext, command: string, e: unknown): Promise<void> {
+  if (typeof e === 'object' && e !== null && reported.has(e)) return;
+  await replyFailure(ctx, command, e);
 }
 
 /** A bounded map for button state (oldest entries go first). */

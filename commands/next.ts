@@ -8,8 +8,8 @@ import type { NextToken } from '../core/inspect/next-tokens.ts';
 import { renderNextTokenBars } from '../core/plot/next-token-bars.ts';
 import { tokenLabel } from '../core/plot/layout.ts';
 import { formatNumber, formatPercent, t as translate } from './messages.ts';
-import { classModelOr, inspectJob, stateOf } from './inspect-common.ts';
-import { clip, numberOption, replyFailure, stringOption } from './respond.ts';
+import { classModelOr, inspectFailure, inspectJob, stateOf } from './inspect-common.ts';
+import { clip, numberOption, stringOption } from './respond.ts';
 import type { ButtonHandler, ButtonSpec, Command, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_NEXT_PROMPT = 300;
@@ -70,11 +70,11 @@ export const siguiente: Command = {
     if (!cm) return;
     await ctx.defer();
     try {
-      const { handle, value } = await inspectJob(ctx, prompt, (i, o) => i.nextTokens(prompt, cm.modelDir, { temperature }, o));
+      const { handle, value } = await inspectJob(ctx, prompt, (i, o) => i.nextTokens(prompt, cm.modelDir, { temperature }, o), { command: 'siguiente' });
       const { id, picks } = remember(s, { classId: cm.classId, modelDir: cm.modelDir, temperature }, value);
       await handle.edit(nextMessage(s, value, id, picks));
     } catch (e) {
-      await replyFailure(ctx, 'siguiente', e);
+      await inspectFailure(ctx, 'siguiente', e);
     }
   },
 };
@@ -94,11 +94,11 @@ export const nextButton: ButtonHandler = {
     await ctx.defer();
     try {
       const ids = [...state.ids, state.picks[rank]];
-      const { value } = await inspectJob(ctx, `+${rank + 1}`, (i, o) => i.nextTokens(ids, state.modelDir, { temperature: state.temperature }, o), { ephemeral: true });
+      const { value } = await inspectJob(ctx, `+${rank + 1}`, (i, o) => i.nextTokens(ids, state.modelDir, { temperature: state.temperature }, o), { ephemeral: true, command: 'siguiente' });
       const { id, picks } = remember(s, { classId: state.classId, modelDir: state.modelDir, temperature: state.temperature }, value);
       await ctx.message.edit(nextMessage(s, value, id, picks));
     } catch (e) {
-      await replyFailure(ctx, 'siguiente', e);
+      await inspectFailure(ctx, 'siguiente', e);
     }
   },
 };

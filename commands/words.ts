@@ -5,8 +5,8 @@
 import type { WordsResult } from '../core/inspect/inspector.ts';
 import { renderTokenHeatmap } from '../core/plot/token-heatmap.ts';
 import { formatNumber, t as translate } from './messages.ts';
-import { classModelOr, inspectJob } from './inspect-common.ts';
-import { replyFailure, stringOption } from './respond.ts';
+import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
+import { stringOption } from './respond.ts';
 import type { ButtonHandler, Command, InteractionContext, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_WORDS_TEXT = 1000;
@@ -39,10 +39,10 @@ async function showWords(ctx: InteractionContext, text: string, what: string): P
   if (!cm) return;
   await ctx.defer();
   try {
-    const { handle, value } = await inspectJob(ctx, text, (i, o) => i.words(text, cm.modelDir, o));
+    const { handle, value } = await inspectJob(ctx, text, (i, o) => i.words(text, cm.modelDir, o), { command: what });
     await handle.edit(wordsMessage(ctx.services, value, `${cm.run.id}`));
   } catch (e) {
-    await replyFailure(ctx, what, e);
+    await inspectFailure(ctx, what, e);
   }
 }
 

@@ -199,7 +199,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
       `🔍 **Votación #2 revelada**\nLa historia del modelo de la clase (afinado) era la **Historia ${facts.finetunedChoice}**; ` +
       `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`;
     const traces = `Rastros del Quijote en la historia afinada (en negrita, ${facts.coverage} del texto):\n_${PROMPT}_ ${facts.highlighted}`;
-    assert.equal(answer.args.text, toMrkdwn([head, traces, facts.tracesLine].join('\n\n')));
+    assert.equal(answer.args.text, toMrkdwn([head, traces, facts.tracesLine, facts.meter].join('\n\n')));
 
     // The poll message is closed in place: final count, "closed", no actions block.
     const closed = fake.messages.get(storyPoll.ts)!;

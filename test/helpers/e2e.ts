@@ -15,6 +15,7 @@ import { clip } from '../../commands/respond.ts';
 import type { Services } from '../../commands/types.ts';
 import { discordPlatform, slackPlatform, startBot, type PlatformStarter, type RunningBot } from '../../bot/start.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
+import { measure, meterText } from '../../commands/meter.ts';
 import type { PollRow, RunRow } from '../../core/store/types.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,6 +114,8 @@ export interface RevealFacts {
   /** The fine-tuned story with its traces in bold, and the share of its words inside them. */
   highlighted: string;
   coverage: string;
+  /** The memorization meter's lines for the fine-tuned story. */
+  meter: string;
 }
 
 /** What /reveal must say about a poll, computed independently from the stored stories and the training lines. */
@@ -140,6 +143,7 @@ export async function revealFacts(services: Services, pollId: number): Promise<R
     ngrams,
     highlighted: clip(traces.highlighted.trim(), 1000),
     coverage: formatPercent('es', traces.coverage),
+    meter: meterText(services, measure(tuned.text, lines)),
   };
 }
 

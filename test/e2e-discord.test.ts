@@ -89,6 +89,9 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
     const announced = await waitML('the training results', () => fake.messages().find((m) => m.content.includes('¡Modelo de la clase afinado')));
     autoPoll = await waitML('the automatic poll', () => pollMessage(1));
+    // then the memorization meter of the class model's story, blind (no passage quoted)
+    const meter = await waitML('the memorization meter', () => fake.messages().find((x) => x.content.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
+    assert.match(meter.content, /\n📏 \*\*Medidor de memorización\*\*: el \d+\s% de la historia está dentro de frases de 3 o más palabras copiadas/);
     run = doneRun(bot!.services, place);
     const m = run.metrics!;
     assert.equal(run.status, 'done');

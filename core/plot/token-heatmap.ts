@@ -76,7 +76,7 @@ export function renderTokenHeatmap(tokens: readonly HeatToken[], words: { gained
   const top = MARGIN + titleLines.length * LINE_H + 6;
   const textBottom = top + lines * LINE_H + (opts.truncated ? LINE_H : 0);
   const legendTop = textBottom + 10;
-  const legendH = 18 + 3 * LINE_H + 4;
+  const legendH = 18 + 3 * LINE_H + 18;
   const wordRows = words ? Math.max(1, words.gained.length, words.lost.length) : 0;
   const wordsTop = legendTop + legendH + 6;
   const height = (words ? wordsTop + (wordRows + 1) * LINE_H + 8 : legendTop + legendH) + MARGIN;
@@ -98,13 +98,13 @@ export function renderTokenHeatmap(tokens: readonly HeatToken[], words: { gained
   c.text(`-${limit}`, MARGIN, ly, INK, SCALE);
   c.text('0', WIDTH / 2, ly, INK, SCALE, 'center');
   c.text(`+${limit}`, WIDTH - MARGIN, ly, INK, SCALE, 'right');
-  fitText(c, labels.legendUnit, WIDTH / 2, ly + 6, barW - 2 * textWidth(`+${limit}`, SCALE) - 40, MUTED, 1, 'center');
+  fitText(c, labels.legendUnit, WIDTH / 2, ly + LINE_H, barW, MUTED, 1, 'center');
   const swatch = (y: number, v: number, text: string) => {
     c.fillRect(MARGIN, y + 2, 14, 14, diverging(v, 1));
     fitText(c, text, MARGIN + 20, y, barW - 20, INK, SCALE);
   };
-  swatch(ly + LINE_H, 1, labels.legendWarm);
-  swatch(ly + 2 * LINE_H, -1, labels.legendCool);
+  swatch(ly + LINE_H + 14, 1, labels.legendWarm);
+  swatch(ly + 2 * LINE_H + 14, -1, labels.legendCool);
 
   if (words) {
     c.hline(MARGIN, WIDTH - MARGIN, wordsTop - 4, RULE);

@@ -3,7 +3,7 @@
  * base model and class model side by side.
  */
 import type { AttentionView } from '../core/inspect/attention.ts';
-import { renderAttentionMap } from '../core/plot/attention-map.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { tokenLabel } from '../core/plot/layout.ts';
 import { formatPercent, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
@@ -20,16 +20,16 @@ function topOf(v: AttentionView, rows: number[][]): string {
   return tokenLabel(v.pieces[best] ?? '').trim();
 }
 
-export function attentionMessage(s: Services, v: AttentionView, word: string): OutgoingMessage {
+export async function attentionMessage(s: Services, v: AttentionView, word: string): Promise<OutgoingMessage> {
   const t = s.t;
   const layers = v.base.length;
-  const png = renderAttentionMap(v.pieces, v.base, v.cls, {
+  const png = await renderOffThread('attentionMap', v.pieces, v.base, v.cls, {
     title: t('attention.title', { word: clip(word, 30) }),
     base: t('attention.base'),
     cls: t('attention.cls'),
-    layers: (n) => t('attention.layers', { layers: n }),
-    earlier: (n) => t('attention.earlier', { n }),
-    legend: (max) => t('attention.legend', { max }),
+    layers: t('attention.layers', { layers }),
+    earlier: t('attention.earlier', { n: '{n}' }), // the picture fills in the count
+    legend: t('attention.legend', { max: '{max}' }),
   });
   return {
     text: t('attention.caption', { word, layers }),
@@ -54,10 +54,9 @@ export const atencion: Command = {
     }
     const cm = await classModelOr(ctx);
     if (!cm) return;
-    await ctx.defer();
     try {
-      const { handle, value } = await inspectJob(ctx, `${word} · ${text}`, (i, o) => i.attention(text, word, cm.modelDir, o), { command: 'atencion' });
-      await handle.edit(attentionMessage(s, value, word));
+      const { handle, value } = await inspectJob(ctx, `${word} · ${text}`, { view: 'attention', text, word, modelDir: cm.modelDir }, { command: 'atencion' });
+      await handle.edit(await attentionMessage(s, value, word));
     } catch (e) {
       await inspectFailure(ctx, 'atencion', e);
     }

@@ -5,8 +5,8 @@
  * Under a poll, the seed is the poll's, so frames α = 0 and α = 1 are the poll's two stories.
  */
 import type { DialStory } from '../core/inspect/film.ts';
-import { FILM_ALPHAS } from '../core/inspect/film.ts';
-import { renderFilmStrip } from '../core/plot/film-strip.ts';
+import { FILM_ALPHAS } from '../core/inspect/requests.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { formatNumber } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob, stateOf, type ClassModel } from './inspect-common.ts';
 import { clip, joinStory } from './respond.ts';
@@ -20,17 +20,12 @@ const alphaText = (s: Services, a: number) => formatNumber(s.locale, a, a % 1 ==
 /** /story with `intensidad`: one story at α, and the «Película» button for the same prompt and seed. */
 export async function runDialStory(ctx: CommandContext, cm: ClassModel, prompt: string, alpha: number): Promise<void> {
   const s = ctx.services;
-  if (!s.engine.inspect) {
-    await ctx.reply({ text: s.t('inspect.unavailable'), ephemeral: true });
-    return;
-  }
-  await ctx.defer();
   try {
     const seed = s.rng.int(2 ** 31);
-    const { handle, value } = await inspectJob(ctx, `α ${alpha} · ${prompt}`, (i, o) => i.dialStory(prompt, cm.modelDir, alpha, seed, o), { command: 'story' });
+    const { handle, value } = await inspectJob(ctx, `α ${alpha} · ${prompt}`, { view: 'dial', prompt, modelDir: cm.modelDir, alpha, seed }, { command: 'story' });
     const source = stateOf<FilmSource>(s, 'film-source').add({ classId: cm.classId, modelDir: cm.modelDir, prompt, seed });
     await handle.edit({
-      text: s.t('dial.caption', { alpha: alphaText(s, alpha), prompt, text: clip(joinStory(prompt, value.text), 1500) }),
+      text: s.t('dial.caption', { alpha: alphaText(s, alpha), prompt, text: clip(joinStory(prompt, value.story.text), 1500) }),
       buttons: [{ id: `film:s${source}`, label: s.t('film.button'), style: 'primary' }],
     });
   } catch (e) {
@@ -38,11 +33,11 @@ export async function runDialStory(ctx: CommandContext, cm: ClassModel, prompt: 
   }
 }
 
-function filmMessage(s: Services, prompt: string, frames: DialStory[], filmId: string, votes: Map<string, number>): OutgoingMessage {
+async function filmMessage(s: Services, prompt: string, frames: DialStory[], filmId: string, votes: Map<string, number>): Promise<OutgoingMessage> {
   const t = s.t;
-  const png = renderFilmStrip(frames.map((f) => ({ alpha: f.alpha, text: joinStory(prompt, f.text) })), {
+  const label = (n: number, a: number) => `${n} · α = ${alphaText(s, a)}${a === 0 ? ` (${t('film.base')})` : a === 1 ? ` (${t('film.cls')})` : a > 1 ? ` (${t('film.more')})` : ''}`;
+  const png = await renderOffThread('filmStrip', frames.map((f, i) => ({ alpha: f.alpha, text: joinStory(prompt, f.text), label: label(i + 1, f.alpha) })), {
     title: t('film.title', { prompt: clip(prompt, 120) }),
-    frame: (n, a) => `${n} · α = ${alphaText(s, a)}${a === 0 ? ` (${t('film.base')})` : a === 1 ? ` (${t('film.cls')})` : a > 1 ? ` (${t('film.more')})` : ''}`,
     legend: t('film.legend'),
     more: '[…]',
   });
@@ -61,14 +56,13 @@ function voteLine(n: number, votes: Map<string, number>): string {
 
 async function showFilm(ctx: InteractionContext, source: FilmSource): Promise<void> {
   const s = ctx.services;
-  await ctx.defer();
   try {
-    const { handle, value } = await inspectJob(ctx, `película · ${source.prompt}`, (i, o) => i.film(source.prompt, source.modelDir, FILM_ALPHAS, source.seed, o), { command: 'story' });
+    const { handle, value } = await inspectJob(ctx, `película · ${source.prompt}`, { view: 'film', prompt: source.prompt, modelDir: source.modelDir, alphas: [...FILM_ALPHAS], seed: source.seed }, { command: 'story' });
     const films = stateOf<FilmState>(s, 'film', 50);
     const votes = new Map<string, number>();
     const state: FilmState = { classId: source.classId, message: { text: '' }, votes };
     const id = films.add(state);
-    state.message = filmMessage(s, source.prompt, value, id, votes);
+    state.message = await filmMessage(s, source.prompt, value.frames, id, votes);
     await handle.edit(state.message);
   } catch (e) {
     await inspectFailure(ctx, 'story', e);

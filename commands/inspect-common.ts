@@ -4,8 +4,9 @@
  * /siguiente context, films and their votes), bounded and lost on restart (the buttons then say so).
  */
 import { isQuijoteError, QuijoteError } from '../core/errors.ts';
-import type { Inspector, SliceOption } from '../core/inspect/inspector.ts';
+import type { InspectParams, InspectResultOf } from '../core/inspect/requests.ts';
 import type { RunRow } from '../core/store/types.ts';
+import { admission } from './admission.ts';
 import { clip, errorDetail, placeLabel, positionText, replyFailure } from './respond.ts';
 import type { InteractionContext, MessageHandle, Services } from './types.ts';
 
@@ -20,49 +21,55 @@ export async function classModelOr(ctx: InteractionContext): Promise<ClassModel 
     await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
     return undefined;
   }
-  if (!s.engine.inspect) {
-    await ctx.reply({ text: s.t('inspect.unavailable'), ephemeral: true });
-    return undefined;
-  }
   return { classId: cls.id, run, modelDir: run.modelDir };
 }
 
+/** Errors the user has already been told about (by inspectJob), so the command's catch stays quiet. */
+const reported = new WeakSet<object>();
+
 /**
- * Queues `work` as one 'inspect' job, replies with its queue position, and returns that reply (to be edited with
- * the result) and the result. `ephemeral`: the notice is for the caller only (a button that edits its own message).
+ * Submits one view as an 'inspect' job to compute (its own place in the fair, bounded queue; /cancel stops it),
+ * replies with its queue position, and returns that reply (to be edited with the result) and the result.
+ * `ephemeral`: the notice is for the caller only (a button that edits its own message). On failure the notice
+ * itself becomes the reason.
  */
-export async function inspectJob<T>(ctx: InteractionContext, label: string, work: (inspector: Inspector, o: SliceOption) => Promise<T>, opts: { ephemeral?: boolean; command?: string } = {}): Promise<{ handle: MessageHandle; value: T }> {
+export async function inspectJob<P extends InspectParams>(ctx: InteractionContext, label: string, params: P, opts: { ephemeral?: boolean; command: string }): Promise<{ handle: MessageHandle; value: InspectResultOf<P['view']> }> {
   const s = ctx.services;
-  const inspector = s.engine.inspect;
-  if (!inspector) throw new QuijoteError('INTERNAL', 'the engine has no inspector');
-  const job = s.jobs.submit({
-    kind: 'inspect',
-    ownerId: ctx.user.id,
-    ownerName: ctx.user.displayName,
-    place: ctx.place,
-    label: clip(label, 40),
-    run: ({ slice, signal }) => {
-      if (signal.aborted) throw new QuijoteError('CANCELLED', 'cancelled');
-      return work(inspector, { slice });
-    },
-  });
-  const handle = await ctx.reply({ text: s.t('inspect.working', { position: positionText(s, job.info.id) }), ephemeral: opts.ephemeral });
+  const slot = admission(s).admit(ctx.user.id);
+  if (!slot.ok) {
+    await ctx.reply({ text: slot.text, ephemeral: true });
+    const refused = new QuijoteError('BUSY', slot.text);
+    reported.add(refused);
+    throw refused;
+  }
+  let handle: MessageHandle;
+  let result: Promise<unknown>;
   try {
-    return { handle, value: await job.result };
+    await ctx.defer();
+    const job = s.compute.submit({ kind: 'inspect', params, place: ctx.place, owner: { id: ctx.user.id, name: ctx.user.displayName }, label: clip(label, 40) });
+    slot.ticket.bind(job);
+    result = job.result;
+    result.catch(() => undefined); // awaited below, after the notice is out
+    handle = await ctx.reply({ text: s.t('inspect.working', { position: await positionText(s, job.info.id) }), ephemeral: opts.ephemeral });
   } catch (e) {
-    // the "looking…" message becomes the answer: what went wrong, in the user's words
+    slot.ticket.release();
+    throw e;
+  }
+  try {
+    const value = (await result) as InspectResultOf<P['view']>;
+    if (value.view !== params.view) throw new QuijoteError('INTERNAL', `inspect: asked for ${params.view}, got ${value.view}`);
+    return { handle, value };
+  } catch (e) {
     if (isQuijoteError(e)) {
-      const shown = await handle.edit({ text: s.t('common.failed', { command: opts.command ?? 'inspect', detail: errorDetail(s, e) }) }).then(() => true, () => false);
+      const shown = await handle.edit({ text: s.t('common.failed', { command: opts.command, detail: errorDetail(s, e) }) }).then(() => true, () => false);
       if (shown) {
         reported.add(e);
-        s.logger.warn(`/${opts.command ?? 'inspect'} by ${ctx.user.id} in ${placeLabel(ctx.place)}: ${e.code}: ${e.message}`);
+        s.logger.warn(`/${opts.command} by ${ctx.user.id} in ${placeLabel(ctx.place)}: ${e.code}: ${e.message}`);
       }
     }
     throw e;
   }
 }
-
-const reported = new WeakSet<object>();
 
 /** The catch of an inspection command: tells the caller unless inspectJob already did. */
 export async function inspectFailure(ctx: InteractionContext, command: string, e: unknown): Promise<void> {

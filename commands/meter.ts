@@ -9,6 +9,7 @@ import { buildCorpusIndex } from '../core/story/traces.ts';
 import type { PollRow } from '../core/store/types.ts';
 import { formatPercent } from './messages.ts';
 import { clip } from './respond.ts';
+import { escapeMarkdown } from './text-safety.ts';
 import type { Services } from './types.ts';
 
 export const METER_MIN_WORDS = 3;
@@ -24,7 +25,7 @@ export function meterText(s: Services, m: MemorizationMeter, opts: { blind?: boo
   if (!l) lines.push(t('meter.none'));
   else {
     const place = { part: l.place?.part ?? '—', chapter: l.place?.chapter || '—', line: l.place?.line ?? '—' };
-    lines.push(opts.blind ? t('meter.longestBlind', { words: l.words, ...place }) : t('meter.longest', { words: l.words, text: clip(l.text, 200), ...place }));
+    lines.push(opts.blind ? t('meter.longestBlind', { words: l.words, ...place }) : t('meter.longest', { words: l.words, text: clip(escapeMarkdown(l.text), 200), ...place }));
   }
   if (m.high) lines.push(t('meter.advice'));
   return lines.join('\n');
@@ -34,6 +35,6 @@ export function meterText(s: Services, m: MemorizationMeter, opts: { blind?: boo
 export async function postTrainMeter(s: Services, poll: PollRow, lines: number, post: (text: string) => Promise<unknown>): Promise<void> {
   const story = s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId);
   if (!story) return;
-  const m = measure(story.text, await s.engine.trainingLines(lines));
+  const m = measure(story.text, await s.text.trainingLines(lines));
   await post(`${s.t('meter.train', { poll: poll.id })}\n${meterText(s, m, { blind: true })}`);
 }

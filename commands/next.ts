@@ -3,9 +3,9 @@
  * models as bars (with the top-k / top-p cut-offs), and five buttons with the class model's first five: a click
  * appends that token and redraws the bars for the longer text.
  */
-import type { NextTokensResult } from '../core/inspect/inspector.ts';
+import type { InspectResultOf } from '../core/inspect/requests.ts';
 import type { NextToken } from '../core/inspect/next-tokens.ts';
-import { renderNextTokenBars } from '../core/plot/next-token-bars.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { tokenLabel } from '../core/plot/layout.ts';
 import { formatNumber, formatPercent, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob, stateOf } from './inspect-common.ts';
@@ -22,11 +22,13 @@ interface NextState { classId: number; modelDir: string; ids: number[]; temperat
 
 const pieceText = (t: NextToken) => clip(tokenLabel(t.piece), 20);
 
-export function nextMessage(s: Services, r: NextTokensResult, stateId: string, picks: readonly NextToken[]): OutgoingMessage {
+type NextResult = InspectResultOf<'next'>;
+
+export async function nextMessage(s: Services, r: NextResult, stateId: string, picks: readonly NextToken[]): Promise<OutgoingMessage> {
   const t = s.t;
   const settings = t('next.settings', { temperature: formatNumber(s.locale, r.sampler.temperature, 2), topK: r.sampler.topK, topP: formatNumber(s.locale, r.sampler.topP, 2) });
   const tail = r.text.length > 80 ? `…${r.text.slice(-80)}` : r.text;
-  const png = renderNextTokenBars([
+  const png = await renderOffThread('nextTokenBars', [
     { title: t('next.base'), tokens: r.base.tokens, keptByTopK: r.base.keptByTopK, keptByTopP: r.base.keptByTopP },
     { title: t('next.cls'), tokens: r.cls.tokens, keptByTopK: r.cls.keptByTopK, keptByTopP: r.cls.keptByTopP },
   ], { title: `«${tail}»`, settings, cutK: t('next.cutK'), cutP: t('next.cutP'), legend: t('next.legend') });
@@ -41,7 +43,7 @@ export function nextMessage(s: Services, r: NextTokensResult, stateId: string, p
   };
 }
 
-function remember(s: Services, base: Omit<NextState, 'ids' | 'picks'>, r: NextTokensResult): { id: string; picks: NextToken[] } {
+function remember(s: Services, base: Omit<NextState, 'ids' | 'picks'>, r: NextResult): { id: string; picks: NextToken[] } {
   const picks = r.cls.tokens.slice(0, 5);
   const id = stateOf<NextState>(s, 'next', 500).add({ ...base, ids: r.ids, picks: picks.map((p) => p.id) });
   return { id, picks };
@@ -68,11 +70,10 @@ export const siguiente: Command = {
     }
     const cm = await classModelOr(ctx);
     if (!cm) return;
-    await ctx.defer();
     try {
-      const { handle, value } = await inspectJob(ctx, prompt, (i, o) => i.nextTokens(prompt, cm.modelDir, { temperature }, o), { command: 'siguiente' });
+      const { handle, value } = await inspectJob(ctx, prompt, { view: 'next', context: prompt, modelDir: cm.modelDir, temperature }, { command: 'siguiente' });
       const { id, picks } = remember(s, { classId: cm.classId, modelDir: cm.modelDir, temperature }, value);
-      await handle.edit(nextMessage(s, value, id, picks));
+      await handle.edit(await nextMessage(s, value, id, picks));
     } catch (e) {
       await inspectFailure(ctx, 'siguiente', e);
     }
@@ -91,12 +92,11 @@ export const nextButton: ButtonHandler = {
       await ctx.reply({ text: s.t('next.expired'), ephemeral: true });
       return;
     }
-    await ctx.defer();
     try {
       const ids = [...state.ids, state.picks[rank]];
-      const { value } = await inspectJob(ctx, `+${rank + 1}`, (i, o) => i.nextTokens(ids, state.modelDir, { temperature: state.temperature }, o), { ephemeral: true, command: 'siguiente' });
+      const { value } = await inspectJob(ctx, `+${rank + 1}`, { view: 'next', context: ids, modelDir: state.modelDir, temperature: state.temperature }, { ephemeral: true, command: 'siguiente' });
       const { id, picks } = remember(s, { classId: state.classId, modelDir: state.modelDir, temperature: state.temperature }, value);
-      await ctx.message.edit(nextMessage(s, value, id, picks));
+      await ctx.message.edit(await nextMessage(s, value, id, picks));
     } catch (e) {
       await inspectFailure(ctx, 'siguiente', e);
     }

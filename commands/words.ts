@@ -2,8 +2,8 @@
  * /palabras texto:<…> and the «Palabras» button under a revealed poll — "what changed, word by word": a heatmap of
  * log p(class) − log p(base) per token, and the words gained and lost on the held-out lines.
  */
-import type { WordsResult } from '../core/inspect/inspector.ts';
-import { renderTokenHeatmap } from '../core/plot/token-heatmap.ts';
+import type { InspectResultOf } from '../core/inspect/requests.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
 import { stringOption } from './respond.ts';
@@ -14,13 +14,13 @@ export const MIN_WORD_COUNT = 3;
 
 const signed = (s: Services, v: number) => `${v >= 0 ? '+' : ''}${formatNumber(s.locale, v, 1)}`;
 
-export function wordsMessage(s: Services, r: WordsResult, id: string): OutgoingMessage {
+export async function wordsMessage(s: Services, r: InspectResultOf<'words'>, id: string): Promise<OutgoingMessage> {
   const t = s.t;
-  const png = renderTokenHeatmap(r.tokens, r.shifts, {
+  const png = await renderOffThread('tokenHeatmap', r.tokens, r.shifts, {
     title: t('words.title'), legendCool: t('words.legendCool'), legendWarm: t('words.legendWarm'), legendUnit: t('words.legendUnit'),
     gained: t('words.gained'), lost: t('words.lost'), none: t('words.none'), truncated: t('words.truncated'),
   }, { truncated: r.truncated });
-  const scored = r.tokens.filter((x) => Number.isFinite(x.delta));
+  const scored = r.tokens.filter((x): x is typeof x & { delta: number } => x.delta !== null);
   const up = scored.reduce((a, b) => (b.delta > a.delta ? b : a), scored[0]);
   const down = scored.reduce((a, b) => (b.delta < a.delta ? b : a), scored[0]);
   const list = (ws: { word: string }[]) => ws.map((w) => w.word).join(', ') || t('words.none');
@@ -37,10 +37,9 @@ export function wordsMessage(s: Services, r: WordsResult, id: string): OutgoingM
 async function showWords(ctx: InteractionContext, text: string, what: string): Promise<void> {
   const cm = await classModelOr(ctx);
   if (!cm) return;
-  await ctx.defer();
   try {
-    const { handle, value } = await inspectJob(ctx, text, (i, o) => i.words(text, cm.modelDir, o), { command: what });
-    await handle.edit(wordsMessage(ctx.services, value, `${cm.run.id}`));
+    const { handle, value } = await inspectJob(ctx, text, { view: 'words', text, modelDir: cm.modelDir }, { command: what });
+    await handle.edit(await wordsMessage(ctx.services, value, `${cm.run.id}`));
   } catch (e) {
     await inspectFailure(ctx, what, e);
   }

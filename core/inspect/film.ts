@@ -8,7 +8,9 @@ import { cutStory } from '../story/sentences.ts';
 import { interpolate } from './interpolate.ts';
 import type { ModelPair } from './lm.ts';
 
-export const FILM_ALPHAS = [0, 0.5, 1, 1.5] as const;
+import { FILM_ALPHAS } from './requests.ts';
+
+export { FILM_ALPHAS };
 
 export interface DialStory { alpha: number; text: string; sentences: number; complete: boolean; newTokens: number }
 

@@ -18,9 +18,9 @@ import { QuijoteError } from '../errors.ts';
 import type { GPT2, LoraSet, Weights } from '../model/gpt2.ts';
 import { disposeModel } from '../model/params.ts';
 import type { LmRef } from './lm.ts';
+import { MAX_ALPHA, MIN_ALPHA } from './requests.ts';
 
-export const MIN_ALPHA = 0;
-export const MAX_ALPHA = 1.5;
+export { MAX_ALPHA, MIN_ALPHA };
 
 export interface Interpolated {
   ref: LmRef;

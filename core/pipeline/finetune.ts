@@ -10,6 +10,7 @@ import type { GenerationConfig } from '../sample/processors.ts';
 import { buildDataset } from '../text/dataset.ts';
 import { disposeLora, type LoraOptions } from '../train/lora.ts';
 import { evaluateLoss } from '../train/loss.ts';
+import { mapOutOfMemory } from '../oom.ts';
 import { saveFineTuned } from '../train/save.ts';
 import { train, type TrainConfig, type TrainDeps } from '../train/trainer.ts';
 
@@ -45,13 +46,13 @@ function trainableCopy(base: GPT2): GPT2 {
 export async function finetune(base: LoadedModel, bookLines: string[], p: FinetuneParams, deps: TrainDeps): Promise<FinetuneSummary> {
   const blockSize = Math.min(p.blockSize, base.model.config.nPositions); // like run_clm: never longer than the model
   const data = buildDataset(bookLines, { n: p.lines, evalLines: p.evalLines, blockSize, encode: (t) => base.tokenizer.encode(t) });
-  const evalBefore = await evaluateLoss(base.model, data.evalBlocks, { slice: deps.slice });
+  const evalBefore = await mapOutOfMemory('evaluation', () => evaluateLoss(base.model, data.evalBlocks, { slice: deps.slice }));
   const model = p.train.method === 'full' ? trainableCopy(base.model) : base.model;
   let lora: LoraSet | null = null;
   try {
     const out = await train(model, data.trainBlocks, p.train, deps);
     lora = out.lora;
-    const evalAfter = await evaluateLoss(model, data.evalBlocks, { lora, slice: deps.slice });
+    const evalAfter = await mapOutOfMemory('evaluation', () => evaluateLoss(model, data.evalBlocks, { lora, slice: deps.slice }));
     const result: FinetuneSummary = {
       modelDir: p.outDir,
       lines: p.lines,

@@ -14,10 +14,11 @@ import { loadModelFolder, type LoadedModel } from '../model/load.ts';
 import { disposeModel } from '../model/params.ts';
 import { generate } from '../sample/generate.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
+import { mapOutOfMemory } from '../oom.ts';
 import { cutStory } from '../story/sentences.ts';
 import { groupTexts } from '../text/dataset.ts';
-import { extractBodyLines } from '../text/gutenberg.ts';
-import { loadBookText, writeSelectedLines } from '../text/source.ts';
+import { bookLoader } from '../text/book.ts';
+import { writeSelectedLines } from '../text/source.ts';
 import { evaluateLoss, lmLoss } from '../train/loss.ts';
 import { finetune, type FinetuneSummary } from './finetune.ts';
 import { createInspector } from '../inspect/inspector.ts';
@@ -72,7 +73,6 @@ export function chooseMethod(requested: 'auto' | 'full' | 'lora', backend: strin
 export function createEngine(settings: EngineSettings, deps: EngineDeps): QuijoteEngine {
   const log = deps.log ?? (() => {});
   let started: Promise<{ backend: BackendInfo; base: LoadedModel }> | null = null;
-  let book: Promise<{ lines: string[]; source: string }> | null = null;
   const tuned = new Map<string, LoadedModel>(); // LRU of fine-tuned folders (most recent last)
   const direct: GpuSlice = (fn) => fn();
 
@@ -80,22 +80,19 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath, wasmThreads: settings.wasmThreads || cpus().length, webgpuTiledMatmul: settings.webgpuMatmul !== 'tfjs' });
     const hub = hubOptionsFromEnv(settings.hf, homedir());
     const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload, now: deps.now });
-    const base = await loadModelFolder(dir);
+    const base = await mapOutOfMemory('loading', () => loadModelFolder(dir));
     log(`modelo base: ${settings.model} (${parameterCount(base)} parámetros)`);
     return { backend, base };
   })().catch((e) => { started = null; throw e; }));
 
-  const bookLines = () => (book ??= (async () => {
-    const { text, source } = await loadBookText({ file: settings.text.file ?? undefined, url: settings.text.url, cacheDir: join(settings.dataDir, 'gutenberg'), fetch: deps.fetch });
-    return { lines: extractBodyLines(text, { source, startAt: settings.text.startAt ?? undefined }), source }; // undefined: "Capítulo primero"
-  })().catch((e) => { book = null; throw e; }));
+  const bookLines = bookLoader(settings, { fetch: deps.fetch });
 
   async function modelFor(dir: string | null): Promise<LoadedModel> {
     const { base } = await ready();
     if (dir === null) return base;
     const hit = tuned.get(dir);
     if (hit) { tuned.delete(dir); tuned.set(dir, hit); return hit; }
-    const loaded = await loadModelFolder(dir);
+    const loaded = await mapOutOfMemory('loading', () => loadModelFolder(dir));
     tuned.set(dir, loaded);
     while (tuned.size > 1) { // one fine-tuned model besides the base: the wasm heap is 4 GiB
       const [oldest, m] = tuned.entries().next().value as [string, LoadedModel];
@@ -137,10 +134,10 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       // Training needs the memory more than a cached class model does (124M LoRA peaks near 3.7 GB on wasm).
       await (options.slice ?? direct)(async () => { for (const m of tuned.values()) disposeModel(m.model); tuned.clear(); });
       log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
-      const summary = await finetune(base, lines, {
+      const summary = await mapOutOfMemory('training', () => finetune(base, lines, {
         lines: params.lines, evalLines: ml.evalLines, blockSize: params.blockSize ?? ml.blockSize, train: trainCfg, outDir,
         baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
-      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice });
+      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice }));
       await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
       return summary;
     },
@@ -154,25 +151,28 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     // evicted (disposed) by another class's request while it is generating.
     async story(prompt, modelDir, options = {}): Promise<StoryResult> {
       await ready();
-      return (options.slice ?? direct)(async () => {
+      return (options.slice ?? direct)(() => mapOutOfMemory('generation', async () => {
         const m = await modelFor(modelDir);
         const promptIds = m.tokenizer.encode(prompt);
+        checkPromptTokens(promptIds.length, m.model.config.nPositions, settings.ml.maxNewTokens);
         const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
           onToken: (_id, ids) => {
+            if (options.signal?.aborted) return true;
             const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
             options.onText?.(text);
             return cutStory(text).complete; // stop once the fifth sentence is closed
           },
         });
+        if (options.signal?.aborted) throw new QuijoteError('CANCELLED', 'The story was cancelled.');
         const story = cutStory(m.tokenizer.decode(out.newIds));
         return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
-      });
+      }));
     },
 
     async score(text, modelDir, options = {}): Promise<ScoreResult> {
       await ready();
-      return (options.slice ?? direct)(async () => {
+      return (options.slice ?? direct)(() => mapOutOfMemory('evaluation', async () => {
         const m = await modelFor(modelDir);
         const ids = m.tokenizer.encode(text).slice(0, m.model.config.nPositions);
         if (ids.length < 2) {
@@ -182,7 +182,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         const loss = (await t.data())[0];
         t.dispose();
         return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
-      });
+      }));
     },
 
     async evalLoss(modelDir) {
@@ -190,7 +190,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const { lines } = await bookLines();
       const blockSize = Math.min(settings.ml.blockSize, m.model.config.nPositions);
       const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
-      return evaluateLoss(m.model, groupTexts(m.tokenizer.encode(evalText), blockSize));
+      return mapOutOfMemory('evaluation', () => evaluateLoss(m.model, groupTexts(m.tokenizer.encode(evalText), blockSize)));
     },
 
     // Inspection views (core/inspect): the pair is fetched inside each GPU slice, like story and score.
@@ -210,6 +210,23 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     },
   };
   return engine;
+}
+
+/**
+ * Most prompt tokens a story may start from: the model's positions minus room for the story (MAX_NEW_TOKENS, at
+ * most half the positions). Emoji and invisible characters cost several tokens each, so characters do not tell.
+ */
+export function maxPromptTokens(nPositions: number, maxNewTokens: number): number {
+  return nPositions - Math.min(maxNewTokens, Math.ceil(nPositions / 2));
+}
+
+function checkPromptTokens(tokens: number, nPositions: number, maxNewTokens: number): void {
+  const max = maxPromptTokens(nPositions, maxNewTokens);
+  if (tokens > max) {
+    throw new QuijoteError('PROMPT_TOO_LONG', `El comienzo ocupa ${tokens} tokens y el modelo admite ${max} para dejar sitio a la historia.`, {
+      hint: 'Acórtalo (los emoji y los símbolos poco comunes ocupan varios tokens cada uno).',
+    });
+  }
 }
 
 function parameterCount(m: LoadedModel): number {

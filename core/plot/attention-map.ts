@@ -11,29 +11,29 @@ export interface AttentionLabels {
   title: string;
   base: string;
   cls: string;
-  layers: (n: number) => string; // "columnas: capas 1 a 12"
-  earlier: (n: number) => string; // "(12 antes)"
-  legend: (maxPct: string) => string;
+  layers: string; // "columnas: capas 1 a 12…"
+  earlier: string; // "… {n} antes": {n} is the number of tokens summed into the first row
+  legend: string; // "…de 0 a {max}": {max} is the top of the scale
 }
 
 export const ATTENTION_ES: Omit<AttentionLabels, 'title'> = {
   base: 'Base',
   cls: 'Clase',
-  layers: (n) => `columnas: capas 1 a ${n}; filas: el texto hasta la palabra`,
-  earlier: (n) => `… ${n} antes`,
-  legend: (m) => `color: peso de la atención (promedio de las cabezas), de 0 a ${m}`,
+  layers: 'columnas: las capas; filas: el texto hasta la palabra',
+  earlier: '… {n} antes',
+  legend: 'color: peso de la atención (promedio de las cabezas), de 0 a {max}',
 };
 
 export const MAX_ROWS = 24;
 
 /** Rows to draw: labels and weights per layer, the earliest tokens summed into one row when there are many. */
-export function attentionRows(pieces: readonly string[], w: readonly (readonly number[])[], earlier: (n: number) => string): { labels: string[]; values: number[][] } {
+export function attentionRows(pieces: readonly string[], w: readonly (readonly number[])[], earlier: string): { labels: string[]; values: number[][] } {
   const T = pieces.length;
   const cut = Math.max(0, T - MAX_ROWS + 1);
   const labels: string[] = [];
   const values: number[][] = []; // [row][layer]
   if (cut > 1) {
-    labels.push(earlier(cut));
+    labels.push(earlier.replace('{n}', String(cut)));
     values.push(w.map((row) => row.slice(0, cut).reduce((a, b) => a + b, 0)));
   }
   for (let k = cut > 1 ? cut : 0; k < T; k++) {
@@ -78,10 +78,10 @@ export function renderAttentionMap(pieces: readonly string[], base: readonly (re
   }
   c.hline(MARGIN, WIDTH - MARGIN, gridTop + (rows - 1) * cellH - 1, RULE);
   const ly = gridTop + rows * cellH + 8;
-  fitText(c, labels.layers(L), MARGIN, ly, WIDTH - 2 * MARGIN, MUTED, 1);
+  fitText(c, labels.layers, MARGIN, ly, WIDTH - 2 * MARGIN, MUTED, 1);
   colourBar(c, MARGIN, ly + 16, WIDTH - 2 * MARGIN, 12, (t) => sequential(t, 1));
   c.text('0', MARGIN, ly + 32, INK, SCALE);
   c.text(`${(vmax * 100).toFixed(0)}%`, WIDTH - MARGIN, ly + 32, INK, SCALE, 'right');
-  fitText(c, labels.legend(`${(vmax * 100).toFixed(0)}%`), WIDTH / 2, ly + 32 + LINE_H, WIDTH - 2 * MARGIN, MUTED, 1, 'center');
+  fitText(c, labels.legend.replace('{max}', `${(vmax * 100).toFixed(0)}%`), WIDTH / 2, ly + 32 + LINE_H, WIDTH - 2 * MARGIN, MUTED, 1, 'center');
   return c.toPng();
 }

@@ -6,17 +6,19 @@
 import { Canvas, type Rgb } from './canvas.ts';
 import { charsIn, fitText, INK, LINE_H, MARGIN, MUTED, SCALE, WIDTH, wrapText } from './layout.ts';
 
-export interface Frame { alpha: number; text: string }
+/** One frame; `label` is its heading, e.g. "1 · α = 0 (base)" (plain data: pictures are drawn on a worker thread). */
+export interface Frame { alpha: number; text: string; label?: string }
 
 export interface FilmLabels {
   title: string;
-  frame: (n: number, alpha: number) => string; // "Fotograma 1 · α = 0 (base)"
   legend: string; // what the gauge means
   more: string; // shown when a frame's text was cut
 }
 
+/** The default heading of frame n. */
+export const frameLabelEs = (n: number, a: number): string => `${n} · α = ${a}${a === 0 ? ' (base)' : a === 1 ? ' (clase)' : a > 1 ? ' (exagerado)' : ''}`;
+
 export const FILM_ES: Omit<FilmLabels, 'title'> = {
-  frame: (n, a) => `${n} · α = ${a}${a === 0 ? ' (base)' : a === 1 ? ' (clase)' : a > 1 ? ' (exagerado)' : ''}`,
   legend: 'La barra de cada fotograma es su intensidad α: 0 es el modelo base, la raya es 1 (el modelo de la clase), más allá se exagera el estilo aprendido.',
   more: '[…]',
 };
@@ -50,7 +52,7 @@ export function renderFilmStrip(frames: readonly Frame[], labels: FilmLabels, ma
     const x = EDGE + 4;
     c.fillRect(x, y + 4, WIDTH - 2 * x, h - 8, [255, 255, 255]);
     const tx = x + MARGIN - 4;
-    fitText(c, labels.frame(i + 1, f.alpha), tx, y + 10, inner - 110, INK, SCALE);
+    fitText(c, f.label ?? frameLabelEs(i + 1, f.alpha), tx, y + 10, inner - 110, INK, SCALE);
     // gauge of α
     const gw = 96, gx = WIDTH - x - 10 - gw, gy = y + 14;
     c.fillRect(gx, gy, gw, 8, [230, 230, 230]);

@@ -53,8 +53,8 @@ const WARM: Rgb = [202, 64, 20]; // the class model expects it more
 const NEUTRAL: Rgb = [247, 247, 247];
 
 /** Diverging scale: v / limit in [−1, 1] → blue … white … orange-red (clamped). NaN → light grey. */
-export function diverging(v: number, limit: number): Rgb {
-  if (!Number.isFinite(v)) return [225, 225, 225];
+export function diverging(v: number | null, limit: number): Rgb {
+  if (v === null || !Number.isFinite(v)) return [225, 225, 225];
   const t = Math.max(-1, Math.min(1, v / limit));
   return t >= 0 ? lerp(NEUTRAL, WARM, t) : lerp(NEUTRAL, COOL, -t);
 }

@@ -7,7 +7,8 @@ import { Canvas } from './canvas.ts';
 import { textWidth } from './font.ts';
 import { charsIn, colourBar, diverging, fitText, INK, inkOn, LINE_H, MARGIN, MUTED, RULE, SCALE, WIDTH, wrapText } from './layout.ts';
 
-export interface HeatToken { piece: string; delta: number }
+/** `delta` null (or NaN): no prediction (the first token). */
+export interface HeatToken { piece: string; delta: number | null }
 export interface WordRow { word: string; delta: number; count: number }
 
 export interface HeatmapLabels {
@@ -34,12 +35,12 @@ export const HEATMAP_ES: HeatmapLabels = {
 
 /** The scale's end: the 95th percentile of |Δ|, rounded up, between 1 and 6 nats. */
 export function heatLimit(tokens: readonly HeatToken[]): number {
-  const a = tokens.map((t) => Math.abs(t.delta)).filter(Number.isFinite).sort((x, y) => x - y);
+  const a = tokens.filter((t) => t.delta !== null && Number.isFinite(t.delta)).map((t) => Math.abs(t.delta as number)).sort((x, y) => x - y);
   if (a.length === 0) return 1;
   return Math.max(1, Math.min(6, Math.ceil(a[Math.min(a.length - 1, Math.floor(0.95 * a.length))])));
 }
 
-interface Placed { line: number; col: number; text: string; delta: number }
+interface Placed { line: number; col: number; text: string; delta: number | null }
 
 /** Lays tokens out in lines of `max` characters; a token never breaks across lines (unless longer than a line). */
 export function placeTokens(tokens: readonly HeatToken[], max: number): Placed[] {

@@ -171,6 +171,13 @@ test('/help lists every command, marks the teachers-only ones, and follows LOCAL
   ctx = commandContext(en.services, en.channel, 'help', {}, STUDENT);
   await help.run(ctx);
   assert.match(ctx.replies[0].first.text, /`\/reveal` _\(teachers\)_: Reveal which story/);
+  // the model views, in a teacher's words, as a second private message in each language
+  assert.equal(ctx.replies[1].first.ephemeral, true);
+  assert.match(ctx.replies[1].first.text, /^\*\*Looking inside the model\*\*/);
+  for (const c of ['/palabras texto:…', '/siguiente prompt:… [temperatura:…]', '/story prompt:… intensidad:0.5', '/atencion texto:… palabra:…', 'memorization meter']) assert.ok(ctx.replies[1].first.text.includes(c), c);
+  ctx = commandContext(rig.services, rig.channel, 'help', {}, STUDENT);
+  await help.run(ctx);
+  assert.match(ctx.replies[1].first.text, /^\*\*Mirar dentro del modelo\*\*.*`\/palabras texto:…`/s);
 });
 
 test('unexpected errors become a polite internal-error reply and are logged', async () => {

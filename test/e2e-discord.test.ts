@@ -361,7 +361,10 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(missing.followups.length, 0, 'the "looking…" message itself says what went wrong');
 
     const help = fake.slash('help', {}, luis);
-    const text = (await fake.waitFor(() => help.original, { what: '/help' })).content;
+    const views = await fake.waitFor(() => help.followups[0], { what: '/help, its second message' });
+    assert.equal(views.ephemeral, true);
+    const text = views.content;
+    assert.ok(text.startsWith('**Mirar dentro del modelo**'), text);
     for (const c of ['/palabras texto:…', '/siguiente prompt:… [temperatura:…]', '/story prompt:… intensidad:0.5', '/atencion texto:… palabra:…', 'medidor de memorización']) {
       assert.ok(text.includes(c), `/help mentions ${c}`);
     }

@@ -8,6 +8,7 @@ import { tokenLabel } from '../core/plot/layout.ts';
 import { formatPercent, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
 import { clip, stringOption } from './respond.ts';
+import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_ATTENTION_TEXT = 300;
@@ -32,7 +33,7 @@ export async function attentionMessage(s: Services, v: AttentionView, word: stri
     legend: t('attention.legend', { max: '{max}' }),
   });
   return {
-    text: t('attention.caption', { word, layers }),
+    text: t('attention.caption', { word: escapeMarkdown(word), layers }),
     image: { filename: 'atencion.png', data: png, alt: t('attention.alt', { word, layers, base: topOf(v, v.base), cls: topOf(v, v.cls) }) },
   };
 }
@@ -46,8 +47,8 @@ export const atencion: Command = {
   ],
   async run(ctx) {
     const s = ctx.services;
-    const text = stringOption(ctx, 'texto');
-    const word = stringOption(ctx, 'palabra');
+    const text = sanitizeText(stringOption(ctx, 'texto')).text;
+    const word = sanitizeText(stringOption(ctx, 'palabra')).text;
     if (text.length === 0 || text.length > MAX_ATTENTION_TEXT || word.length === 0) {
       await ctx.reply({ text: s.t('inspect.badText', { max: MAX_ATTENTION_TEXT }), ephemeral: true });
       return;

@@ -10,6 +10,7 @@ import { renderOffThread } from '../core/plot/off-thread.ts';
 import { formatNumber } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob, stateOf, type ClassModel } from './inspect-common.ts';
 import { clip, joinStory } from './respond.ts';
+import { escapeMarkdown } from './text-safety.ts';
 import type { ButtonHandler, ButtonSpec, CommandContext, InteractionContext, OutgoingMessage, Services } from './types.ts';
 
 interface FilmSource { classId: number; modelDir: string; prompt: string; seed: number }
@@ -25,7 +26,7 @@ export async function runDialStory(ctx: CommandContext, cm: ClassModel, prompt: 
     const { handle, value } = await inspectJob(ctx, `α ${alpha} · ${prompt}`, { view: 'dial', prompt, modelDir: cm.modelDir, alpha, seed }, { command: 'story' });
     const source = stateOf<FilmSource>(s, 'film-source').add({ classId: cm.classId, modelDir: cm.modelDir, prompt, seed });
     await handle.edit({
-      text: s.t('dial.caption', { alpha: alphaText(s, alpha), prompt, text: clip(joinStory(prompt, value.story.text), 1500) }),
+      text: s.t('dial.caption', { alpha: alphaText(s, alpha), prompt: escapeMarkdown(prompt), text: clip(escapeMarkdown(joinStory(prompt, value.story.text)), 1500) }),
       buttons: [{ id: `film:s${source}`, label: s.t('film.button'), style: 'primary' }],
     });
   } catch (e) {

@@ -10,6 +10,7 @@ import { tokenLabel } from '../core/plot/layout.ts';
 import { formatNumber, formatPercent, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob, stateOf } from './inspect-common.ts';
 import { clip, numberOption, stringOption } from './respond.ts';
+import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { ButtonHandler, ButtonSpec, Command, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_NEXT_PROMPT = 300;
@@ -37,7 +38,7 @@ export async function nextMessage(s: Services, r: NextResult, stateId: string, p
     ? picks.map((p, i) => ({ id: `next:${stateId}:${i}`, label: t('next.pick', { n: i + 1, piece: pieceText(p) }), style: 'secondary' as const }))
     : [];
   return {
-    text: t('next.caption', { text: clip(r.text, 600), temperature: formatNumber(s.locale, r.sampler.temperature, 2) }) + (buttons.length ? '' : `\n${t('next.full')}`),
+    text: t('next.caption', { text: clip(escapeMarkdown(r.text), 600), temperature: formatNumber(s.locale, r.sampler.temperature, 2) }) + (buttons.length ? '' : `\n${t('next.full')}`),
     image: { filename: `siguiente-${stateId}.png`, data: png, alt: t('next.alt', { base: pieceText(b), baseP: formatPercent(s.locale, b.prob, 1), cls: pieceText(c), clsP: formatPercent(s.locale, c.prob, 1) }) },
     buttons,
   };
@@ -58,7 +59,7 @@ export const siguiente: Command = {
   ],
   async run(ctx) {
     const s = ctx.services;
-    const prompt = stringOption(ctx, 'prompt');
+    const prompt = sanitizeText(stringOption(ctx, 'prompt')).text;
     if (prompt.length === 0 || prompt.length > MAX_NEXT_PROMPT) {
       await ctx.reply({ text: s.t('inspect.badText', { max: MAX_NEXT_PROMPT }), ephemeral: true });
       return;

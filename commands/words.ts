@@ -7,6 +7,7 @@ import { renderOffThread } from '../core/plot/off-thread.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
 import { stringOption } from './respond.ts';
+import { sanitizeText } from './text-safety.ts';
 import type { ButtonHandler, Command, InteractionContext, OutgoingMessage, Services } from './types.ts';
 
 export const MAX_WORDS_TEXT = 1000;
@@ -50,7 +51,7 @@ export const palabras: Command = {
   description: translate('es', 'cmd.palabras.description'),
   options: [{ name: 'texto', description: translate('es', 'cmd.palabras.opt.texto'), type: 'string', required: true }],
   async run(ctx) {
-    const text = stringOption(ctx, 'texto');
+    const text = sanitizeText(stringOption(ctx, 'texto')).text; // no control, bidi or zero-width characters
     if (text.length === 0 || text.length > MAX_WORDS_TEXT) {
       await ctx.reply({ text: ctx.services.t('inspect.badText', { max: MAX_WORDS_TEXT }), ephemeral: true });
       return;

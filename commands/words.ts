@@ -4,6 +4,7 @@
  */
 import type { InspectResultOf } from '../core/inspect/requests.ts';
 import { renderOffThread } from '../core/plot/off-thread.ts';
+import { tokenLabel } from '../core/plot/layout.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { classModelOr, inspectFailure, inspectJob } from './inspect-common.ts';
 import { stringOption } from './respond.ts';
@@ -13,6 +14,8 @@ import type { ButtonHandler, Command, InteractionContext, OutgoingMessage, Servi
 export const MAX_WORDS_TEXT = 1000;
 export const MIN_WORD_COUNT = 3;
 
+/** How a token is named in alt text: trimmed, or its visible form when it is only spaces or a line break. */
+const named = (piece: string) => tokenLabel(piece).trim() || tokenLabel(piece);
 const signed = (s: Services, v: number) => `${v >= 0 ? '+' : ''}${formatNumber(s.locale, v, 1)}`;
 
 export async function wordsMessage(s: Services, r: InspectResultOf<'words'>, id: string): Promise<OutgoingMessage> {
@@ -26,7 +29,7 @@ export async function wordsMessage(s: Services, r: InspectResultOf<'words'>, id:
   const down = scored.reduce((a, b) => (b.delta < a.delta ? b : a), scored[0]);
   const list = (ws: { word: string }[]) => ws.map((w) => w.word).join(', ') || t('words.none');
   const alt = t('words.alt', {
-    tokens: r.tokens.length, up: up?.piece.trim() ?? '', upDelta: up ? signed(s, up.delta) : '', down: down?.piece.trim() ?? '',
+    tokens: r.tokens.length, up: up ? named(up.piece) : '', upDelta: up ? signed(s, up.delta) : '', down: down ? named(down.piece) : '',
     downDelta: down ? signed(s, down.delta) : '', gained: list(r.shifts.gained), lost: list(r.shifts.lost),
   });
   return {
@@ -35,12 +38,12 @@ export async function wordsMessage(s: Services, r: InspectResultOf<'words'>, id:
   };
 }
 
-async function showWords(ctx: InteractionContext, text: string, what: string): Promise<void> {
+async function showWords(ctx: InteractionContext, text: string, what: string, name: string): Promise<void> {
   const cm = await classModelOr(ctx);
   if (!cm) return;
   try {
     const { handle, value } = await inspectJob(ctx, text, { view: 'words', text, modelDir: cm.modelDir }, { command: what });
-    await handle.edit(await wordsMessage(ctx.services, value, `${cm.run.id}`));
+    await handle.edit(await wordsMessage(ctx.services, value, name));
   } catch (e) {
     await inspectFailure(ctx, what, e);
   }
@@ -56,7 +59,7 @@ export const palabras: Command = {
       await ctx.reply({ text: ctx.services.t('inspect.badText', { max: MAX_WORDS_TEXT }), ephemeral: true });
       return;
     }
-    await showWords(ctx, text, 'palabras');
+    await showWords(ctx, text, 'palabras', 'texto');
   },
 };
 
@@ -72,6 +75,6 @@ export const wordsButton: ButtonHandler = {
       await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
       return;
     }
-    await showWords(ctx, story.text.trim(), 'palabras');
+    await showWords(ctx, story.text.trim(), 'palabras', `votacion-${poll!.id}`);
   },
 };

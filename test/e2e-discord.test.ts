@@ -264,7 +264,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(clicked.callbacks[0]!.type, 6, 'the click is acknowledged without touching the reveal');
     assert.match(shown.content, /^🔥 \*\*¿Qué cambió, palabra a palabra\?\*\* .* en las 100 líneas de evaluación \(vistas al menos 3 veces\)\.$/s);
     const png = shown.attachments[0]!;
-    assert.equal(png.filename, 'palabras-1.png');
+    assert.equal(png.filename, 'palabras-votacion-2.png');
     assert.equal(pngSize(png.data).width, 520);
     // the numbers behind it, from the engine: the tuned story of poll #2, and the held-out lines' words
     const poll = s.store.getPoll(2)!;

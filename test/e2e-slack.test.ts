@@ -237,7 +237,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     await fake.click(revealTs, 'words:2', LUIS);
     const words = await answerAfter(before, 'the «Palabras» answer', /^🔥 \*¿Qué cambió, palabra a palabra\?\*/);
     assert.ok(posts()[before]!.args.text.startsWith('🔎 Mirando dentro de los dos modelos…'), 'first "looking…", then the answer in place');
-    const heat = await upload('the heatmap upload', /^palabras-1\.png$/);
+    const heat = await upload('the heatmap upload', /^palabras-votacion-2\.png$/);
     assert.equal(pngSize(heat.data!).width, 520);
     const poll = s.store.getPoll(2)!;
     const tuned = pollStories(s, poll)[poll.finetunedChoice === 'A' ? 'a' : 'b'];
@@ -248,7 +248,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     before = posts().length;
     await fake.slash('/palabras', 'texto:"Dijo don Quijote a Sancho que le siguiese."', { userId: MARTA, channelId: CHANNEL });
     await answerAfter(before, '/palabras', /^🔥 /);
-    await upload('the /palabras upload', /^palabras-1\.png$/, 1);
+    await upload('the /palabras upload', /^palabras-texto\.png$/);
 
     // /siguiente: five picks; a click appends the token and redraws (new text, new upload)
     before = posts().length;

@@ -224,3 +224,29 @@ test('heatmap numbers and words gained/lost: a fine-tune on a phrase raises its 
   disposeModel(cls);
   disposeModel(base);
 });
+
+test('the inspector: a cancelled film stops before its next frame; the film at α = 0 and 1 is the base and class story', async () => {
+  const { createInspector } = await import('../core/inspect/inspector.ts');
+  const m = (await load('golden'))!;
+  const cls = perturbed(m.model, 11);
+  const pair = { base: { model: m.model }, cls: { model: cls }, tokenizer: m.tokenizer };
+  const inspector = createInspector({
+    pairFor: async () => pair, heldOutLines: async () => ['Dijo vuestra merced al hidalgo.'], blockSize: 32,
+    generationConfig: (o) => ({ max_new_tokens: 12, do_sample: true, temperature: 0.9, top_k: 50, top_p: 0.95, repetition_penalty: 1.1, seed: 1, ...o }),
+  });
+  const frames = await inspector.film('En un lugar', '/m', [0, 1], 5);
+  const { generate } = await import('../core/sample/generate.ts');
+  const cfg = { max_new_tokens: 12, do_sample: true, temperature: 0.9, top_k: 50, top_p: 0.95, repetition_penalty: 1.1, seed: 5, eos_token_id: m.tokenizer.eosTokenId ?? 0 };
+  const ids = m.tokenizer.encode('En un lugar');
+  const { cutStory } = await import('../core/story/sentences.ts');
+  for (const [i, model] of [[0, m.model], [1, cls]] as const) {
+    const out = await generate(model, ids, cfg);
+    assert.equal(frames[i]!.text, cutStory(m.tokenizer.decode(out.newIds)).text, `frame ${i} is the ${i ? 'class' : 'base'} model's story`);
+  }
+  assert.notEqual(frames[0]!.text, frames[1]!.text);
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(inspector.film('En un lugar', '/m', [0, 0.5], 5, { signal: ac.signal }), (e: unknown) => isQuijoteError(e, 'CANCELLED'));
+  disposeModel(cls);
+  disposeModel(m.model);
+});

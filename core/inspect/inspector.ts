@@ -5,6 +5,7 @@
  * its own folder, or an adapter on the base) and the held-out lines.
  */
 import type { GpuSlice } from '../engine.ts';
+import { QuijoteError } from '../errors.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
 import { compareAttention, type AttentionView } from './attention.ts';
 import { filmStories, storyAt, type DialStory } from './film.ts';
@@ -28,7 +29,8 @@ export interface NextTokensResult {
   cls: NextTokenView;
 }
 
-export interface SliceOption { slice?: GpuSlice }
+/** `signal`: a cancelled job stops between frames (film) and between blocks (words gained/lost). */
+export interface SliceOption { slice?: GpuSlice; signal?: AbortSignal }
 
 export interface Inspector {
   /** Per-token log p(class) − log p(base) of `text`, and the words gained/lost on the held-out lines. */
@@ -56,16 +58,20 @@ export interface InspectorDeps {
 
 const direct: GpuSlice = (fn) => fn();
 
+function stopIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new QuijoteError('CANCELLED', 'The job was cancelled.');
+}
+
 export function createInspector(deps: InspectorDeps): Inspector {
   const shiftsCache = new Map<string, Promise<WordShifts>>(); // per class-model folder
   const sampler = (o: Partial<SamplerSettings> = {}): SamplerSettings => {
     const g = deps.generationConfig({});
     return { temperature: o.temperature ?? g.temperature ?? 1, topK: o.topK ?? g.top_k ?? 0, topP: o.topP ?? g.top_p ?? 1, repetitionPenalty: o.repetitionPenalty ?? g.repetition_penalty ?? 1 };
   };
-  const shiftsFor = (modelDir: string, slice: GpuSlice): Promise<WordShifts> => {
+  const shiftsFor = (modelDir: string, slice: GpuSlice, signal?: AbortSignal): Promise<WordShifts> => {
     let p = shiftsCache.get(modelDir);
     if (!p) {
-      p = (async () => wordShifts(() => deps.pairFor(modelDir), await deps.heldOutLines(), { blockSize: deps.blockSize, minCount: deps.minWordCount ?? 3, slice }))();
+      p = (async () => wordShifts(() => deps.pairFor(modelDir), await deps.heldOutLines(), { blockSize: deps.blockSize, minCount: deps.minWordCount ?? 3, slice: (fn) => { stopIfAborted(signal); return slice(fn); } }))();
       p.catch(() => shiftsCache.delete(modelDir));
       shiftsCache.set(modelDir, p);
       while (shiftsCache.size > 8) shiftsCache.delete(shiftsCache.keys().next().value as string);
@@ -76,7 +82,7 @@ export function createInspector(deps: InspectorDeps): Inspector {
     async words(text, modelDir, o = {}) {
       const slice = o.slice ?? direct;
       const cmp = await slice(async () => compareText(await deps.pairFor(modelDir), text));
-      return { tokens: cmp.tokens, truncated: cmp.truncated, shifts: await shiftsFor(modelDir, slice) };
+      return { tokens: cmp.tokens, truncated: cmp.truncated, shifts: await shiftsFor(modelDir, slice, o.signal) };
     },
     async nextTokens(context, modelDir, s = {}, o = {}) {
       const settings = sampler(s);
@@ -97,6 +103,7 @@ export function createInspector(deps: InspectorDeps): Inspector {
       const slice = o.slice ?? direct;
       const out: DialStory[] = [];
       for (const a of alphas) { // one slice per frame: a training step may run between two frames
+        stopIfAborted(o.signal);
         out.push(...await slice(async () => {
           const pair = await deps.pairFor(modelDir);
           return filmStories(pair, prompt, deps.generationConfig({ seed, eos_token_id: pair.tokenizer.eosTokenId ?? pair.base.model.config.eosTokenId }), [a]);

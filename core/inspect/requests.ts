@@ -36,7 +36,7 @@ export type InspectResultOf<V extends InspectParams['view']> = Extract<InspectRe
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 /** Runs one view on the compute side. */
-export async function runInspect(inspector: Inspector, p: InspectParams, o: { slice?: GpuSlice } = {}): Promise<InspectResult> {
+export async function runInspect(inspector: Inspector, p: InspectParams, o: { slice?: GpuSlice; signal?: AbortSignal } = {}): Promise<InspectResult> {
   switch (p.view) {
     case 'words': {
       const r = await inspector.words(p.text, p.modelDir, o);

@@ -46,7 +46,7 @@ const score: Handler<'score'> = async (engine, p, ctx) => {
 const inspect: Handler<'inspect'> = async (engine, p, ctx) => {
   if (!engine.inspect) throw noInspector();
   stopIfCancelled(ctx.signal);
-  const result = await runInspect(engine.inspect, p, { slice: ctx.slice });
+  const result = await runInspect(engine.inspect, p, { slice: ctx.slice, signal: ctx.signal });
   stopIfCancelled(ctx.signal);
   return result;
 };

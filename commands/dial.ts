@@ -58,7 +58,7 @@ function voteLine(n: number, votes: Map<string, number>): string {
 async function showFilm(ctx: InteractionContext, source: FilmSource): Promise<void> {
   const s = ctx.services;
   try {
-    const { handle, value } = await inspectJob(ctx, `película · ${source.prompt}`, { view: 'film', prompt: source.prompt, modelDir: source.modelDir, alphas: [...FILM_ALPHAS], seed: source.seed }, { command: 'story' });
+    const { handle, value } = await inspectJob(ctx, `${s.t('film.button')} · ${source.prompt}`, { view: 'film', prompt: source.prompt, modelDir: source.modelDir, alphas: [...FILM_ALPHAS], seed: source.seed }, { command: 'story' });
     const films = stateOf<FilmState>(s, 'film', 50);
     const votes = new Map<string, number>();
     const state: FilmState = { classId: source.classId, message: { text: '' }, votes };

@@ -9,7 +9,7 @@ import { localizedCommands, buttons } from '../commands/index.ts';
 import { t, type Locale } from '../commands/messages.ts';
 import { placeLabel } from '../commands/respond.ts';
 import type { Logger, Place, PlatformRuntime, Services } from '../commands/types.ts';
-import { loadConfig, loadDotenv, type AppConfig } from '../config/index.ts';
+import { loadConfig, loadDotenv, localeOf, type AppConfig } from '../config/index.ts';
 import { isQuijoteError } from '../core/errors.ts';
 import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Platform } from '../core/place.ts';
@@ -18,6 +18,7 @@ import { createProcessCompute } from './compute/process-transport.ts';
 import { createRng } from '../core/sample/rng.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
+import { downloadReporting } from './download-status.ts';
 import { installProcessGuards } from './process-guards.ts';
 import { consoleLogger, createServices } from './services.ts';
 
@@ -57,7 +58,10 @@ export type StartBotResult = { code: 0; bot: RunningBot } | { code: number; bot?
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs): ComputeClient {
-  return createProcessCompute({ env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}` });
+  return createProcessCompute({
+    env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}`,
+    ...downloadReporting(config.locale, logger, clock), // first start: the model's download in the log and in /status
+  });
 }
 
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */
@@ -105,7 +109,8 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   try {
     config = loadConfig(o.env);
   } catch (e) {
-    write(t('es', 'start.badConfig', { detail: message(e) }));
+    // loadConfig's BAD_CONFIG is complete and already in the user's language (LOCALE)
+    write(isQuijoteError(e, 'BAD_CONFIG') ? e.message : t(localeOf(o.env), 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
   }
   const locale: Locale = config.locale;

@@ -23,7 +23,8 @@ export function errorDetail(services: Services, error: unknown): string {
     }
     return services.t('error.other', { detail: error.message });
   }
-  return services.t('error.other', { detail: error instanceof Error ? error.message : String(error) });
+  // anything else is a bug whose message is for the log (in English), not for the class
+  return services.t('error.internal');
 }
 
 /** Logs a failed command and tells the caller (QuijoteErrors in words; anything else as an internal error). */

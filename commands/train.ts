@@ -184,9 +184,11 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
   try {
     const curve = result.lossCurve;
     image = {
-      filename: `curva-perdida-${run.id}.png`,
+      filename: t('chart.filename', { run: run.id }),
       data: await renderOffThread('lossCurve', curve, {
         title: t('train.curveTitle', { run: run.id }),
+        labels: { step: t('chart.step'), loss: t('chart.loss'), train: t('chart.train'), evalBefore: t('chart.evalBefore'), evalAfter: t('chart.evalAfter'), noData: t('chart.noData') },
+        locale: s.locale,
         evalBefore: result.evalLossBefore,
         evalAfter: result.evalLossAfter,
       }),

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { QuijoteError } from '../core/errors.ts';
+import { configTexts, localeOf } from './messages.ts';
 import { deepFreeze, EnvReader, type Env } from './parse.ts';
 
 export type TrainMethod = 'auto' | 'full' | 'lora';
@@ -105,7 +106,7 @@ function readMl(r: EnvReader): MlConfig {
     maxNewTokens: r.positiveInt('MAX_NEW_TOKENS', 160),
     temperature: r.positiveNumber('TEMPERATURE', 0.9),
     topK: r.nonNegativeInt('TOP_K', 50),
-    topP: r.number('TOP_P', 0.95, { min: 0, minExclusive: true, max: 1, expected: 'a number in (0, 1]' }),
+    topP: r.number('TOP_P', 0.95, { min: 0, minExclusive: true, max: 1, expected: { es: 'un número mayor que 0 y como mucho 1', en: 'a number in (0, 1]' } }),
     repetitionPenalty: r.positiveNumber('REPETITION_PENALTY', 1.1),
     evalLines: r.positiveInt('EVAL_LINES', 200),
     seed: r.nonNegativeInt('SEED', 42),
@@ -116,8 +117,8 @@ function readMl(r: EnvReader): MlConfig {
       rank: r.positiveInt('LORA_RANK', 8),
       lr: r.positiveNumber('LORA_LR', 2e-3),
       alpha: r.positiveNumber('LORA_ALPHA', 16),
-      dropout: r.number('LORA_DROPOUT', 0.05, { min: 0, max: 0.99, expected: 'a number in [0, 1)' }),
-      targets: r.list('LORA_TARGETS', ['c_attn'], /^[A-Za-z0-9_.]+$/, 'a comma-separated list of layer names like `c_attn,c_proj`'),
+      dropout: r.number('LORA_DROPOUT', 0.05, { min: 0, max: 0.99, expected: { es: 'un número entre 0 y 1 (sin llegar a 1)', en: 'a number in [0, 1)' } }),
+      targets: r.list('LORA_TARGETS', ['c_attn'], /^[A-Za-z0-9_.]+$/, { es: 'una lista de nombres de capas separados por comas, como `c_attn,c_proj`', en: 'a comma-separated list of layer names like `c_attn,c_proj`' }),
     },
   };
 }
@@ -128,9 +129,7 @@ function pair(r: EnvReader, names: readonly string[], what: string): boolean {
   if (set.length === 0) return false;
   const missing = names.filter((n) => r.raw(n) === undefined);
   if (missing.length === 0) return true;
-  r.errors.push(
-    `${what} is partially configured: ${set.map((n) => `\`${n}\``).join(', ')} set but ${missing.map((n) => `\`${n}\``).join(', ')} missing (set ${missing.length > 1 ? 'them' : 'it'}, or unset ${set.length > 1 ? 'them' : 'it'} to disable ${what})`,
-  );
+  r.errors.push(r.texts.partial(what, set, missing));
   return false;
 }
 
@@ -138,7 +137,7 @@ function pair(r: EnvReader, names: readonly string[], what: string): boolean {
 function tokenPrefix(r: EnvReader, name: string, prefix: string): void {
   const v = r.raw(name);
   if (v !== undefined && !v.startsWith(prefix)) {
-    r.errors.push(`Expected \`${name}\` to start with \`${prefix}\`, got \`${v.slice(0, 5)}…\``);
+    r.errors.push(r.texts.prefix(name, prefix, v.slice(0, 5)));
   }
 }
 
@@ -147,8 +146,8 @@ function optionalUrl(r: EnvReader, name: string): string | null {
 }
 
 function readDiscord(r: EnvReader): AppConfigData['discord'] {
-  const appId = r.matching('DISCORD_APP_ID', SNOWFLAKE, 'a numeric Discord application id');
-  const guildId = r.matching('DISCORD_GUILD_ID', SNOWFLAKE, 'a numeric Discord server (guild) id');
+  const appId = r.matching('DISCORD_APP_ID', SNOWFLAKE, { es: 'un id numérico de aplicación de Discord', en: 'a numeric Discord application id' });
+  const guildId = r.matching('DISCORD_GUILD_ID', SNOWFLAKE, { es: 'un id numérico de servidor de Discord', en: 'a numeric Discord server (guild) id' });
   const enabled = pair(r, ['DISCORD_TOKEN', 'DISCORD_APP_ID'], 'Discord');
   return {
     enabled,
@@ -169,9 +168,7 @@ function readSlack(r: EnvReader): AppConfigData['slack'] {
     const missing = required.filter((n) => r.raw(n) === undefined);
     if (missing.length === 0) enabled = true;
     else
-      r.errors.push(
-        `Slack (${mode} mode) is partially configured: ${missing.map((n) => `\`${n}\``).join(', ')} missing (set ${missing.length > 1 ? 'them' : 'it'}, or unset the SLACK_* credentials to disable Slack)`,
-      );
+      r.errors.push(r.texts.slackPartial(mode, missing));
   }
   tokenPrefix(r, 'SLACK_BOT_TOKEN', 'xoxb-');
   tokenPrefix(r, 'SLACK_APP_TOKEN', 'xapp-');
@@ -181,9 +178,9 @@ function readSlack(r: EnvReader): AppConfigData['slack'] {
     appToken: r.optional('SLACK_APP_TOKEN') ?? null,
     signingSecret: r.optional('SLACK_SIGNING_SECRET') ?? null,
     mode,
-    port: r.number('SLACK_PORT', 3000, { min: 1, max: 65535, integer: true, expected: 'a port number (1-65535)' }),
-    teachers: r.list('SLACK_TEACHERS', [], /^[UW][A-Z0-9]{2,}$/, 'a comma-separated list of Slack user ids like `U012ABCDEF`'),
-    teacherGroup: r.matching('SLACK_TEACHER_GROUP', /^S[A-Z0-9]{2,}$/, 'a Slack user group id like `S012ABCDEF`') ?? null,
+    port: r.number('SLACK_PORT', 3000, { min: 1, max: 65535, integer: true, expected: { es: 'un número de puerto (1-65535)', en: 'a port number (1-65535)' } }),
+    teachers: r.list('SLACK_TEACHERS', [], /^[UW][A-Z0-9]{2,}$/, { es: 'una lista de ids de usuario de Slack separados por comas, como `U012ABCDEF`', en: 'a comma-separated list of Slack user ids like `U012ABCDEF`' }),
+    teacherGroup: r.matching('SLACK_TEACHER_GROUP', /^S[A-Z0-9]{2,}$/, { es: 'un id de grupo de usuarios de Slack, como `S012ABCDEF`', en: 'a Slack user group id like `S012ABCDEF`' }) ?? null,
     apiUrl: optionalUrl(r, 'SLACK_API_URL'),
   };
 }
@@ -226,12 +223,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');
-    throw new QuijoteError('BAD_CONFIG', `Invalid configuration (${r.errors.length} problem${r.errors.length > 1 ? 's' : ''}):\n${list}`, {
-      hint: 'Fix these variables in .env or the environment (see .env.example).',
-    });
+    throw new QuijoteError('BAD_CONFIG', `${r.texts.header(r.errors.length)}\n${list}`, { hint: r.texts.hint });
   }
   return deepFreeze(config);
 }
+
+export { localeOf } from './messages.ts';
 
 /** The configuration with nothing set. */
 export const DEFAULTS: AppConfig = loadConfig({});
@@ -249,10 +246,8 @@ export function loadDotenv(path?: string, target: Record<string, string | undefi
   } catch (cause) {
     const code = typeof cause === 'object' && cause !== null && 'code' in cause ? (cause as { code: unknown }).code : undefined;
     if (path === undefined && code === 'ENOENT') return { path: file, loaded: [] };
-    throw new QuijoteError('BAD_CONFIG', `Cannot read the env file ${file} (${String(code ?? cause)}).`, {
-      cause,
-      hint: 'Check the path, or copy .env.example to .env.',
-    });
+    const texts = configTexts(localeOf(target));
+    throw new QuijoteError('BAD_CONFIG', texts.unreadable(file, String(code ?? cause)), { cause, hint: texts.unreadableHint });
   }
   const parsed = parseDotenv(content);
   const loaded: string[] = [];

@@ -2,13 +2,28 @@
  * Typed readers for environment variables. Each reader records a message in `errors` instead of throwing, so
  * that loadConfig can report every problem at once. Empty or blank values count as unset.
  */
+import { configTexts, localeOf, type ConfigLocale, type Localized } from './messages.ts';
+
 export type Env = Readonly<Record<string, string | undefined>>;
+/** What a value should be, in both languages (a plain string is used as is in both). */
+export type Expected = Localized | string;
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 export class EnvReader {
   readonly errors: string[] = [];
-  constructor(private readonly env: Env) {}
+  /** The language of the messages in `errors` (LOCALE, Spanish unless it says en). */
+  readonly locale: ConfigLocale;
+  readonly texts: ReturnType<typeof configTexts>;
+  constructor(private readonly env: Env) {
+    this.locale = localeOf(env);
+    this.texts = configTexts(this.locale);
+  }
+
+  /** A Localized text in the reader's language. */
+  say(text: Expected): string {
+    return typeof text === 'string' ? text : text[this.locale];
+  }
 
   /** The trimmed value, or undefined when unset or blank. */
   raw(name: string): string | undefined {
@@ -18,8 +33,8 @@ export class EnvReader {
     return t === '' ? undefined : t;
   }
 
-  private fail<T>(name: string, expected: string, got: string, fallback: T): T {
-    this.errors.push(`Expected \`${name}\` to be ${expected}, got \`${got}\``);
+  private fail<T>(name: string, expected: Expected, got: string, fallback: T): T {
+    this.errors.push(this.texts.expected(name, this.say(expected), got));
     return fallback;
   }
 
@@ -31,7 +46,7 @@ export class EnvReader {
     return this.raw(name);
   }
 
-  number(name: string, fallback: number, check: { min?: number; max?: number; minExclusive?: boolean; integer?: boolean; expected: string }): number {
+  number(name: string, fallback: number, check: { min?: number; max?: number; minExclusive?: boolean; integer?: boolean; expected: Expected }): number {
     const v = this.raw(name);
     if (v === undefined) return fallback;
     if (!NUMBER.test(v)) return this.fail(name, check.expected, v, fallback);
@@ -45,19 +60,19 @@ export class EnvReader {
   }
 
   positiveInt(name: string, fallback: number): number {
-    return this.number(name, fallback, { min: 1, integer: true, expected: 'a positive integer' });
+    return this.number(name, fallback, { min: 1, integer: true, expected: this.texts.positiveInt });
   }
 
   nonNegativeInt(name: string, fallback: number): number {
-    return this.number(name, fallback, { min: 0, integer: true, expected: 'a non-negative integer' });
+    return this.number(name, fallback, { min: 0, integer: true, expected: this.texts.nonNegativeInt });
   }
 
   positiveNumber(name: string, fallback: number): number {
-    return this.number(name, fallback, { min: 0, minExclusive: true, expected: 'a positive number' });
+    return this.number(name, fallback, { min: 0, minExclusive: true, expected: this.texts.positiveNumber });
   }
 
   nonNegativeNumber(name: string, fallback: number): number {
-    return this.number(name, fallback, { min: 0, expected: 'a number >= 0' });
+    return this.number(name, fallback, { min: 0, expected: this.texts.nonNegativeNumber });
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -65,11 +80,11 @@ export class EnvReader {
     if (v === undefined) return fallback;
     const lower = v.toLowerCase();
     const hit = allowed.find((a) => a === lower);
-    return hit ?? this.fail(name, `one of ${allowed.join(', ')}`, v, fallback);
+    return hit ?? this.fail(name, this.texts.oneOf(allowed), v, fallback);
   }
 
   /** Comma-separated list: items trimmed, empty items dropped; each must match `item`. */
-  list(name: string, fallback: readonly string[], item: RegExp, expected: string): string[] {
+  list(name: string, fallback: readonly string[], item: RegExp, expected: Expected): string[] {
     const v = this.raw(name);
     if (v === undefined) return [...fallback];
     const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -77,7 +92,7 @@ export class EnvReader {
     return items;
   }
 
-  matching(name: string, re: RegExp, expected: string): string | undefined {
+  matching(name: string, re: RegExp, expected: Expected): string | undefined {
     const v = this.raw(name);
     if (v === undefined) return undefined;
     return re.test(v) ? v : this.fail(name, expected, v, undefined);
@@ -92,7 +107,7 @@ export class EnvReader {
     } catch {
       // reported below
     }
-    return this.fail(name, 'an http(s) URL', v, fallback);
+    return this.fail(name, this.texts.url, v, fallback);
   }
 
   regex(name: string): RegExp | null {
@@ -101,7 +116,7 @@ export class EnvReader {
     try {
       return new RegExp(v);
     } catch (e) {
-      return this.fail(name, `a valid regular expression (${e instanceof Error ? e.message : String(e)})`, v, null);
+      return this.fail(name, this.texts.regex(e instanceof Error ? e.message : String(e)), v, null);
     }
   }
 }

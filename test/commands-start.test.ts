@@ -36,7 +36,12 @@ test('an invalid configuration is reported and exits non-zero', async () => {
   const out: string[] = [];
   const res = await startBot({ env: { ...DISCORD, EPOCHS: 'many' }, write: (l) => out.push(l) });
   assert.equal(res.code, 1);
-  assert.match(out.join('\n'), /La configuración no es válida: .*EPOCHS/s);
+  assert.match(out.join('\n'), /^La configuración no es válida \(1 problema\):\n  - `EPOCHS` debe ser un número entero positivo; tiene `many`/);
+  assert.doesNotMatch(out.join('\n'), /Invalid|Expected/);
+  const en: string[] = [];
+  await startBot({ env: { ...DISCORD, LOCALE: 'en', EPOCHS: 'many' }, write: (l) => en.push(l) });
+  assert.match(en.join('\n'), /^Invalid configuration \(1 problem\):\n  - Expected `EPOCHS` to be a positive integer, got `many`/);
+  assert.doesNotMatch(en.join('\n'), /configuración/);
 });
 
 test('start: compute, store, platforms; runs interrupted by the last restart are reported in their channel', async () => {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { DEFAULTS, loadConfig, loadDotenv, type AppConfig } from '../config/index.ts';
 import { isQuijoteError, QuijoteError } from '../core/errors.ts';
 
+/** The error loadConfig throws for `env`; English unless `env` sets LOCALE (most assertions below read English). */
 function configError(env: Record<string, string>): QuijoteError {
+  if (!('LOCALE' in env)) env = { LOCALE: 'en', ...env };
   try {
     loadConfig(env);
   } catch (e) {
@@ -129,7 +131,7 @@ test('overrides are parsed to their types; blank values count as unset', () => {
   assert.equal(c.discord.guildId, null);
 });
 
-test('each invalid value gives an "Expected `NAME` to be …, got `value`" line', () => {
+test('LOCALE=en: each invalid value gives an "Expected `NAME` to be …, got `value`" line', () => {
   const cases: Array<[string, string, string]> = [
     ['EPOCHS', 'abc', 'Expected `EPOCHS` to be a positive integer, got `abc`'],
     ['EPOCHS', '0', 'Expected `EPOCHS` to be a positive integer, got `0`'],
@@ -146,7 +148,6 @@ test('each invalid value gives an "Expected `NAME` to be …, got `value`" line'
     ['LORA_DROPOUT', '1', 'Expected `LORA_DROPOUT` to be a number in [0, 1), got `1`'],
     ['METHOD', 'qlora', 'Expected `METHOD` to be one of auto, full, lora, got `qlora`'],
     ['QUIJOTE_BACKEND', 'cuda', 'Expected `QUIJOTE_BACKEND` to be one of auto, tensorflow, webgpu, wasm, cpu, got `cuda`'],
-    ['LOCALE', 'fr', 'Expected `LOCALE` to be one of es, en, got `fr`'],
     ['WEBGPU_MATMUL', 'cublas', 'Expected `WEBGPU_MATMUL` to be one of tiled, tfjs, got `cublas`'],
     ['SLACK_MODE', 'webhook', 'Expected `SLACK_MODE` to be one of socket, http, got `webhook`'],
     ['SLACK_PORT', '70000', 'Expected `SLACK_PORT` to be a port number (1-65535), got `70000`'],
@@ -164,6 +165,30 @@ test('each invalid value gives an "Expected `NAME` to be …, got `value`" line'
   }
   const re = configError({ START_AT: '^Capítulo (' });
   assert.match(re.message, /Expected `START_AT` to be a valid regular expression \(.+\), got `\^Capítulo \(`/);
+});
+
+test('configuration errors are in the user\'s language: Spanish by default, English with LOCALE=en, never mixed', () => {
+  const es = configError({ LOCALE: 'es', EPOCHS: 'abc', TOP_P: '2', DISCORD_TOKEN: 'tok', SLACK_BOT_TOKEN: 'xapp-1', START_AT: '^Capítulo (' });
+  assert.match(es.message, /^La configuración no es válida \(6 problemas\):/);
+  for (const line of [
+    '`EPOCHS` debe ser un número entero positivo; tiene `abc`',
+    '`TOP_P` debe ser un número mayor que 0 y como mucho 1; tiene `2`',
+    'Discord está configurado a medias: está `DISCORD_TOKEN` pero falta `DISCORD_APP_ID`',
+    'Slack (modo socket) está configurado a medias: falta `SLACK_APP_TOKEN`',
+    '`SLACK_BOT_TOKEN` debe empezar por `xoxb-`; empieza por `xapp-…`',
+    '`START_AT` debe ser una expresión regular válida',
+    'Corrige estas variables en .env o en el entorno (mira .env.example).',
+  ]) assert.ok(es.message.includes(line), `${line}\n---\n${es.message}`);
+  // no English word of the English catalogue leaks into the Spanish message (V8's regex detail included)
+  assert.doesNotMatch(es.message, /\b(Expected|got|Invalid|partially|missing|Fix|Unterminated)\b/);
+  // an unknown LOCALE is itself reported, in Spanish (the default language)
+  assert.ok(configError({ LOCALE: 'fr' }).message.includes('`LOCALE` debe ser uno de estos valores: es, en; tiene `fr`'));
+  const en = configError({ LOCALE: 'EN', EPOCHS: 'abc' });
+  assert.match(en.message, /^Invalid configuration \(1 problem\):\n  - Expected `EPOCHS` to be a positive integer, got `abc`/);
+  assert.doesNotMatch(en.message, /configuración|debe ser/);
+  // an unreadable .env file, in both languages
+  assert.throws(() => loadDotenv('/nonexistent/x.env', { LOCALE: 'en' }), /Cannot read the env file \/nonexistent\/x\.env/);
+  assert.throws(() => loadDotenv('/nonexistent/x.env', {}), /No puedo leer el archivo de variables \/nonexistent\/x\.env \(ENOENT\)\. Revisa la ruta/);
 });
 
 test('all problems are collected into one error', () => {

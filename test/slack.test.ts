@@ -13,7 +13,7 @@ import type { ButtonContext, ButtonHandler, Command, CommandContext, Services } 
 import type { Engine } from '../core/engine.ts';
 import { startSlack, type SlackBot, type SlackConfig } from '../bot/slack/index.ts';
 import { toMrkdwn, toSlackMessage } from '../bot/slack/blocks.ts';
-import { buildManifest, slackCommandName } from '../bot/slack/manifest.ts';
+import { buildManifest, MANIFEST_FILES, slackCommandName } from '../bot/slack/manifest.ts';
 import { parseOptions, tokenize } from '../bot/slack/options.ts';
 import { TeacherCheck } from '../bot/slack/teachers.ts';
 import { FakeSlack, type ApiCall } from './helpers/fake-slack.ts';
@@ -205,18 +205,20 @@ describe('Block Kit rendering', () => {
     assert.deepEqual(m.settings.interactivity, { is_enabled: true });
   });
 
-  test('bot/slack/manifest.json matches the real commands', async (t) => {
-    const file = new URL('../bot/slack/manifest.json', import.meta.url);
-    const index = new URL('../commands/index.ts', import.meta.url);
-    assert.ok(existsSync(file), 'bot/slack/manifest.json is missing');
-    const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    assert.equal(onDisk.settings.socket_mode_enabled, true);
-    if (!existsSync(index)) return t.skip('commands/index.ts does not exist yet');
-    const { commands } = (await import(index.href)) as { commands: Command[] };
-    assert.deepEqual(onDisk, buildManifest(commands),
-      'bot/slack/manifest.json is out of date; regenerate it with: node --import tsx -e "import(\'./commands/index.ts\').then(async (c) => ' +
-      '{ const { buildManifest } = await import(\'./bot/slack/manifest.ts\'); require(\'fs\').writeFileSync(\'bot/slack/manifest.json\', ' +
-      'JSON.stringify(buildManifest(c.commands), null, 2) + \'\\n\'); })"');
+  test('bot/slack/manifest.json (es) and manifest.en.json (en) match the real commands in their language', async () => {
+    const { localizedCommands } = await import('../commands/index.ts');
+    for (const [locale, path] of Object.entries(MANIFEST_FILES) as Array<['es' | 'en', string]>) {
+      const file = new URL(`../${path}`, import.meta.url);
+      assert.ok(existsSync(file), `${path} is missing (npm run slack-manifests)`);
+      const onDisk = JSON.parse(readFileSync(file, 'utf8'));
+      assert.equal(onDisk.settings.socket_mode_enabled, true);
+      assert.deepEqual(onDisk, buildManifest(localizedCommands(locale), locale), `${path} is out of date; regenerate it with: npm run slack-manifests`);
+    }
+    const en = JSON.parse(readFileSync(new URL('../bot/slack/manifest.en.json', import.meta.url), 'utf8'));
+    const train = en.features.slash_commands.find((c: { command: string }) => c.command === '/train');
+    assert.match(train.description, /^Fine-tune/);
+    assert.equal(train.usage_hint, 'lines:<number> [epochs:<number>] [lr:<number>]');
+    assert.match(en.display_information.description, /Don Quixote/);
   });
 });
 

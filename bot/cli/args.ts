@@ -2,11 +2,13 @@
  * CLI flags → engine settings. Flags override the configuration (environment / .env), which overrides the
  * seed's defaults. Unknown flags and bad values fail with one line that says what to do.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AppConfig } from '../../config/index.ts';
 import { QuijoteError } from '../../core/errors.ts';
 import type { EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
+import { COMMAND_SPECS, COMMON_FLAGS, commandSpec } from './spec.ts';
 
+/** Every flag's type, for `Flags` (what each command accepts is bot/cli/spec.ts). */
 export const FLAGS = {
   model: { type: 'string' }, base: { type: 'string' }, text: { type: 'string' }, out: { type: 'string' },
   backend: { type: 'string' }, lines: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
@@ -16,17 +18,73 @@ export const FLAGS = {
   prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
   'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, greedy: { type: 'boolean' }, compare: { type: 'boolean' },
   json: { type: 'boolean' }, threads: { type: 'string' }, 'with-torch': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, steps: { type: 'string' }, only: { type: 'string' }, 'batch-size': { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
+/** The parsed flags. `download --text` is the one boolean among string flags of that name (read it as `=== true`). */
 export type Flags = { [K in keyof typeof FLAGS]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
 
-export function parseCli(argv: string[]): { command: string | undefined; positionals: string[]; flags: Flags } {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
-    return { command: positionals[0], positionals: positionals.slice(1), flags: values as Flags };
-  } catch (e) {
-    throw new QuijoteError('BAD_ARGUMENT', (e as Error).message, { hint: 'Mira `quijote --help`.' });
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
   }
+  return d[a.length][b.length];
+}
+
+/** The candidate closest to `word` (ties: the first); a prefix of a candidate counts as closest. */
+export function closest(word: string, candidates: readonly string[]): string {
+  const prefixed = candidates.find((c) => c.startsWith(word));
+  if (prefixed && word.length >= 2) return prefixed;
+  let best = candidates[0];
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word, c);
+    if (dist < bestD) { best = c; bestD = dist; }
+  }
+  return best;
+}
+
+const bad = (message: string, hint: string) => new QuijoteError('BAD_ARGUMENT', message, { hint });
+
+/**
+ * Splits argv into the command, its positionals and its flags, checked against that command's flags
+ * (bot/cli/spec.ts): an unknown flag names the closest valid one, a flag without its value says so.
+ */
+export function parseCli(argv: string[]): { command: string | undefined; positionals: string[]; flags: Flags } {
+  const firstPositional = argv.findIndex((a) => !a.startsWith('-'));
+  const doubleDash = argv.indexOf('--');
+  const command = firstPositional >= 0 && (doubleDash < 0 || firstPositional < doubleDash) ? argv[firstPositional] : undefined;
+  const spec = command ? commandSpec(command) : undefined;
+  if (command && !spec && command !== 'help') {
+    const names = [...COMMAND_SPECS.map((c) => c.name), 'help'];
+    throw bad(`Orden desconocida: ${command}. ¿Quisiste decir \`quijote ${closest(command, names)}\`?`, `Órdenes: ${names.join(', ')}. Mira \`quijote --help\`.`);
+  }
+  const allowed = [...(spec?.flags ?? []), ...COMMON_FLAGS];
+  const options: ParseArgsConfig['options'] = {};
+  for (const f of allowed) options[f.name] = { type: f.type, ...(f.name === 'help' ? { short: 'h' } : f.name === 'version' ? { short: 'v' } : {}) };
+  const where = command ? `quijote ${command}` : 'quijote';
+  const helpHint = `Mira \`${where} --help\`.`;
+  const { values, positionals, tokens } = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
+  for (const tk of tokens ?? []) {
+    if (tk.kind !== 'option') continue;
+    const f = allowed.find((a) => a.name === tk.name);
+    if (!f) {
+      const names = allowed.map((a) => a.name);
+      throw bad(`\`${where}\` no tiene la opción ${tk.rawName}. ¿Quisiste decir --${closest(tk.name, names)}?`, helpHint);
+    }
+    const swallowed = f.type === 'string' && !tk.inlineValue && tk.value?.startsWith('--') && allowed.some((a) => `--${a.name}` === tk.value);
+    if ((f.type === 'string' && tk.value === undefined) || swallowed) throw bad(`A ${tk.rawName} le falta su valor (${tk.rawName} ${f.arg ?? 'VALOR'}).`, helpHint);
+    if (f.type === 'boolean' && tk.inlineValue) throw bad(`${tk.rawName} no lleva valor; escribe solo ${tk.rawName}.`, helpHint);
+  }
+  const rest = command ? positionals.filter((_, i) => i !== positionals.indexOf(command)) : positionals;
+  return { command, positionals: rest, flags: values as Flags };
 }
 
 function num(flag: string, raw: string | undefined, fallback: number, kind: 'int' | 'posint' | 'number' | 'posnumber'): number {

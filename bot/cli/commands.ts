@@ -4,13 +4,14 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AppConfig } from '../../config/index.ts';
 import { QuijoteError } from '../../core/errors.ts';
-import { hubOptionsFromEnv, resolveModel, formatProgress } from '../../core/model/hub.ts';
+import { hubOptionsFromEnv, resolveModel } from '../../core/model/hub.ts';
 import { loadTokenizer } from '../../core/model/tokenizer.ts';
 import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
 import { generate } from '../../core/sample/generate.ts';
 import { intFlag, settingsFrom, type Flags } from './args.ts';
 import { backupStore } from './backup.ts';
-import { statusWriter, trainLine } from './progress.ts';
+import { download } from './download.ts';
+import { downloadLine, statusWriter, trainLine } from './progress.ts';
 
 export interface CliContext { config: AppConfig; positionals: string[]; flags: Flags }
 type Command = (c: CliContext) => Promise<number>;
@@ -20,11 +21,11 @@ const err = (s: string) => process.stderr.write(s + '\n');
 const printJson = (v: unknown) => out(JSON.stringify(v));
 
 export function makeEngine(settings: EngineSettings, json = false, libraryPath: string | null = null): QuijoteEngine {
-  const status = statusWriter(process.stderr, () => Date.now());
+  const status = statusWriter(process.stderr, () => Date.now(), 2000); // off a TTY, a download line every 2 s
   return createEngine(settings, {
     now: () => performance.now(),
     log: json ? () => {} : (l) => err(`· ${l}`),
-    onDownload: (p) => status(`descargando ${formatProgress(p)}`, p.total !== null && p.bytes >= p.total),
+    onDownload: (p) => status((columns) => downloadLine(p, columns), p.total !== null && p.bytes >= p.total),
     libraryPath: libraryPath ?? undefined,
   });
 }
@@ -76,7 +77,7 @@ const generateCmd: Command = async (c) => {
 };
 
 export async function runTraining(c: CliContext, engine: QuijoteEngine) {
-  const status = statusWriter(process.stderr, () => Date.now());
+  const status = statusWriter(process.stderr, () => Date.now()); // off a TTY, one line per optimizer step
   const s = engine.settings;
   const controller = new AbortController();
   const onSigint = () => { err('\ncancelando al final del paso actual…'); controller.abort(); };
@@ -85,7 +86,7 @@ export async function runTraining(c: CliContext, engine: QuijoteEngine) {
     const method = c.flags.method && c.flags.method !== 'auto' ? (c.flags.method as 'full' | 'lora') : undefined;
     return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize }, finalDir(c), {
       signal: controller.signal,
-      onProgress: c.flags.json ? undefined : (p) => status(trainLine(p), p.step === p.totalSteps),
+      onProgress: c.flags.json ? undefined : (p) => status((columns) => trainLine(p, columns), p.step === p.totalSteps),
     });
   } finally {
     process.off('SIGINT', onSigint);
@@ -204,23 +205,4 @@ const backup: Command = async (c) => {
   return 0;
 };
 
-export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench, backup };
-
-export function usage(): string {
-  return `quijote — afina un GPT-2 español con el Quijote y compara cuentos antes/después
-
-Uso:
-  quijote train --lines 500 [--epochs N --lr X --block-size N --train-bs N --grad-accum N --method full|lora]
-                [--model DIR_O_ID --text FICHERO --out CARPETA --seed N --backend auto|tensorflow|webgpu|wasm|cpu] [--json]
-  quijote story "Escribe cinco oraciones sobre…" [--model CARPETA] [--compare] [--seed N] [--json]
-  quijote demo [--model DIR_O_ID --text FICHERO --lines N]
-  quijote score --model DIR_O_ID "texto" [--json]
-  quijote tokenize --model DIR_O_ID "texto" [--json]
-  quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
-  quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
-                [--steps N] [--batch-size N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
-  quijote backup [--out FICHERO.sqlite] [--json]   copia en caliente de DATA_DIR/quijote.sqlite (SQLite online backup)
-
-Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
-`;
-}
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, download, bench, backup };

@@ -24,6 +24,7 @@ function main(): void {
   const engine = createEngine(config, {
     now: clock.now,
     log: (line) => send({ type: 'log', level: 'info', line }),
+    onDownload: (progress) => send({ type: 'download', progress }), // first start: the bot logs it and /status shows it
     libraryPath: config.libraryPath ?? undefined,
   });
   const executor = createExecutor({

@@ -14,6 +14,7 @@ import { parseComputeEvent, type ComputeCommand, type ComputeEvent, type WireErr
 import type { ComputeClient } from '../../core/jobs/types.ts';
 import type { Clock } from '../../core/store/types.ts';
 import type { Logger } from '../../commands/types.ts';
+import type { HubProgress } from '../../core/model/hub.ts';
 import { EXIT_GPU_ERROR, EXIT_OUT_OF_MEMORY } from './exit-codes.ts';
 
 export const COMPUTE_ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -36,6 +37,8 @@ export interface ProcessTransportOptions {
   execArgv?: string[];
   /** Copies of the child's stderr go here (default: this process's stderr). */
   stderr?: (chunk: string) => void;
+  /** The base model's download progress on a first start (the child's `download` events). */
+  onDownload?: (p: HubProgress) => void;
 }
 
 export interface ProcessTransport extends ComputeTransport {
@@ -104,6 +107,7 @@ export function createProcessTransport(o: ProcessTransportOptions): ProcessTrans
         return;
       }
       if (event.type === 'log') o.logger[event.level](`compute: ${event.line}`);
+      if (event.type === 'download') o.onDownload?.(event.progress);
       for (const l of events) l(event);
     });
     c.on('error', (e) => o.logger.error('compute: process error', e));
@@ -154,8 +158,8 @@ export function createProcessTransport(o: ProcessTransportOptions): ProcessTrans
 export type ProcessCompute = ComputeClient & { readonly transport: ProcessTransport };
 
 /** The bot's ComputeClient with compute in a supervised child process. */
-export function createProcessCompute(o: ProcessTransportOptions & { describe?: string }): ProcessCompute {
+export function createProcessCompute(o: ProcessTransportOptions & { describe?: string; downloadStatus?: (p: HubProgress) => string }): ProcessCompute {
   const transport = createProcessTransport(o);
-  const client = createComputeClient({ transport, clock: o.clock, describe: o.describe });
+  const client = createComputeClient({ transport, clock: o.clock, describe: o.describe, downloadStatus: o.downloadStatus });
   return Object.assign(client, { transport });
 }

@@ -21,19 +21,35 @@ export interface DeployResult {
   names: string[];
 }
 
+export interface DeployPlan {
+  scope: 'global' | 'guild';
+  route: `/${string}`;
+  /** The JSON that is PUT to `route`. */
+  body: ReturnType<typeof toApplicationCommands>;
+}
+
+/** What a deploy would send where, checked, without a token or the network (`deploy-commands --dry-run`). */
+export function deployPlan(o: Omit<DeployOptions, 'token' | 'rest'>): DeployPlan {
+  if (!o.global && !o.guildId) {
+    throw new QuijoteError('BAD_CONFIG', 'No sé en qué servidor registrar los comandos: DISCORD_GUILD_ID está vacío.', {
+      hint: 'Define DISCORD_GUILD_ID en .env o usa --global.',
+    });
+  }
+  const appId = o.appId || 'DISCORD_APP_ID';
+  return {
+    scope: o.global ? 'global' : 'guild',
+    route: o.global ? Routes.applicationCommands(appId) : Routes.applicationGuildCommands(appId, o.guildId!),
+    body: toApplicationCommands(o.commands),
+  };
+}
+
 export async function deployCommands(o: DeployOptions): Promise<DeployResult> {
   if (!o.token || !o.appId) {
     throw new QuijoteError('BAD_CONFIG', 'Faltan DISCORD_TOKEN o DISCORD_APP_ID para registrar los comandos.', {
       hint: 'Cópialos del Developer Portal de Discord a tu archivo .env.',
     });
   }
-  if (!o.global && !o.guildId) {
-    throw new QuijoteError('BAD_CONFIG', 'No sé en qué servidor registrar los comandos: DISCORD_GUILD_ID está vacío.', {
-      hint: 'Define DISCORD_GUILD_ID en .env o usa --global.',
-    });
-  }
-  const body = toApplicationCommands(o.commands);
-  const route = o.global ? Routes.applicationCommands(o.appId) : Routes.applicationGuildCommands(o.appId, o.guildId!);
+  const { body, route } = deployPlan(o);
   const rest = new REST({ version: '10', ...(o.rest ? { api: o.rest.api } : {}) }).setToken(o.token);
   try {
     await rest.put(route, { body });

@@ -7,6 +7,7 @@ import {
   type APIApplicationCommandBasicOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import { lookup, type Locale } from '../../commands/messages.ts';
 import type { Command, OptionSpec } from '../../commands/types.ts';
 import { QuijoteError } from '../../core/errors.ts';
 
@@ -20,12 +21,32 @@ export const TEACHER_PERMISSIONS = PermissionFlagsBits.ManageGuild.toString();
 
 const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;
 
+/** Discord's client locales that each of our catalogue's languages covers. */
+export const DISCORD_LOCALES: Record<Locale, string[]> = { es: ['es-ES', 'es-419'], en: ['en-US', 'en-GB'] };
+
+/**
+ * description_localizations for a catalogue key (cmd.<name>.description, cmd.<name>.opt.<option>): every
+ * Discord locale of every language the catalogue has, so each member sees the descriptions in their client's
+ * language whatever LOCALE the bot runs in.
+ */
+function localizations(key: string, where: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [locale, discordLocales] of Object.entries(DISCORD_LOCALES) as Array<[Locale, string[]]>) {
+    const text = lookup(locale, key);
+    if (text === undefined) continue;
+    checkDescription(text, `${where} (${locale})`);
+    for (const l of discordLocales) out[l] = text;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 export function toApplicationCommand(cmd: Command): RESTPostAPIChatInputApplicationCommandsJSONBody {
   check(cmd.name, cmd.description, `/${cmd.name}`);
   return {
     type: ApplicationCommandType.ChatInput,
     name: cmd.name,
     description: cmd.description,
+    description_localizations: localizations(`cmd.${cmd.name}.description`, `/${cmd.name}`),
     options: cmd.options.map((o) => toOption(o, cmd.name)),
     default_member_permissions: null, // visible to everyone; teacher-only commands are checked in the handler
     contexts: [InteractionContextType.Guild],
@@ -43,7 +64,12 @@ export function toApplicationCommands(cmds: Command[]): RESTPostAPIChatInputAppl
 
 function toOption(o: OptionSpec, cmd: string): APIApplicationCommandBasicOption {
   check(o.name, o.description, `/${cmd} ${o.name}`);
-  const base = { name: o.name, description: o.description, required: o.required ?? false };
+  const base = {
+    name: o.name,
+    description: o.description,
+    description_localizations: localizations(`cmd.${cmd}.opt.${o.name}`, `/${cmd} ${o.name}`),
+    required: o.required ?? false,
+  };
   switch (o.type) {
     case 'string':
       return { ...base, type: ApplicationCommandOptionType.String, min_length: o.min, max_length: o.max };
@@ -60,6 +86,10 @@ function check(name: string, description: string, where: string): void {
       hint: 'Usa de 1 a 32 caracteres en minúscula, cifras, «-» o «_».',
     });
   }
+  checkDescription(description, where);
+}
+
+function checkDescription(description: string, where: string): void {
   if (description.length < 1 || description.length > 100) {
     throw new QuijoteError('BAD_CONFIG', `La descripción de ${where} tiene ${description.length} caracteres; Discord admite de 1 a 100.`, {
       hint: 'Acórtala en la definición del comando.',

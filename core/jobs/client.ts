@@ -13,6 +13,7 @@ import { QuijoteError } from '../errors.ts';
 import type { Clock } from '../store/types.ts';
 import { errorFromWire, infoOf, type ComputeCommand, type ComputeEvent, type JobInfo, type JobKind, type JobRequest, type WireError } from './protocol.ts';
 import { laneOf, type ComputeClient, type JobHandle, type JobSpec } from './types.ts';
+import type { HubProgress } from '../model/hub.ts';
 
 /** Carries messages to and from compute. */
 export interface ComputeTransport {
@@ -31,6 +32,8 @@ export interface ComputeClientOptions {
   clock: Clock;
   /** What describe() says until compute reports its engine. */
   describe?: string;
+  /** While compute downloads the base model (first start), describe() starts with this line. */
+  downloadStatus?: (p: HubProgress) => string;
   newId?: () => string;
 }
 
@@ -50,6 +53,7 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
   const newId = o.newId ?? randomUUID;
   const entries = new Map<string, Entry>(); // submission order
   let engine = o.describe ?? '';
+  let download: HubProgress | null = null;
   let idleWaiters: Array<() => void> = [];
 
   function settle(entry: Entry, status: 'done' | 'failed' | 'cancelled', outcome: { value?: unknown; error?: unknown }): void {
@@ -72,6 +76,11 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
   transport.onEvent((event) => {
     if (event.type === 'ready') {
       engine = event.engine;
+      download = null;
+      return;
+    }
+    if (event.type === 'download') {
+      download = event.progress;
       return;
     }
     if (event.type === 'log') return; // the transport logs them
@@ -182,7 +191,7 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
       return [...entries.values()].filter((e) => e.info.status === 'queued').length;
     },
 
-    describe: () => engine,
+    describe: () => (download && o.downloadStatus ? `${o.downloadStatus(download)} ${engine}` : engine),
 
     idle() {
       if (entries.size === 0) return Promise.resolve();

@@ -6,6 +6,7 @@
  * check what arrives before anyone trusts it.
  */
 import type { ScoreResult, StoryResult, TrainParams, TrainProgress, TrainResult } from '../engine.ts';
+import type { HubProgress } from '../model/hub.ts';
 import { QuijoteError, type ErrorCode } from '../errors.ts';
 import type { Place } from '../place.ts';
 import { isInspectParams, type InspectParams, type InspectResult } from '../inspect/requests.ts';
@@ -88,7 +89,9 @@ export type ComputeEvent =
   | { type: 'result'; jobId: string; at: number; result: JobResultByKind[JobKind] }
   | { type: 'failed'; jobId: string; at: number; error: WireError }
   | { type: 'cancelled'; jobId: string; at: number }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; line: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; line: string }
+  /** The base model is being downloaded from the Hub before `ready` (first start). */
+  | { type: 'download'; progress: HubProgress };
 
 export const JOB_KINDS: readonly JobKind[] = ['train', 'story', 'score', 'inspect'];
 
@@ -218,6 +221,11 @@ export function parseComputeEvent(x: unknown): ComputeEvent {
     case 'log':
       if (!isString(x.line) || !['info', 'warn', 'error'].includes(x.level as string)) bad('log');
       break;
+    case 'download': {
+      const p = x.progress;
+      if (!isObject(p) || !isString(p.file) || !isNumber(p.bytes) || !(p.total === null || isNumber(p.total)) || !isNumber(p.bytesPerSecond)) bad('download');
+      break;
+    }
     default:
       bad(`unknown event ${String(x.type)}`);
   }

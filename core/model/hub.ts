@@ -38,7 +38,7 @@ export function hubOptionsFromEnv(env: Record<string, string | undefined>, homeD
   return { cacheDir, endpoint, offline: truthy(env.HF_HUB_OFFLINE) || truthy(env.TRANSFORMERS_OFFLINE), ...(token ? { token } : {}) };
 }
 
-function unit(n: number): string {
+export function unit(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;

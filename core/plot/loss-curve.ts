@@ -10,16 +10,39 @@ export interface LossPoint {
   loss: number;
 }
 
+/** Every word the chart draws; callers pass them from their catalogue (commands/messages.ts) in the user's language. */
+export interface LossCurveLabels {
+  title: string;
+  /** x-axis name */
+  step: string;
+  /** y-axis name */
+  loss: string;
+  /** legend: the training curve, the eval line before, the eval line after (each followed by its value) */
+  train: string;
+  evalBefore: string;
+  evalAfter: string;
+  /** shown instead of a curve when there are no finite points */
+  noData: string;
+}
+
 export interface LossCurveOptions {
   width?: number;
   height?: number;
+  /** Overrides `labels.title`. */
   title?: string;
+  labels?: Partial<LossCurveLabels>;
+  /** Number format of ticks and legend values: `es` writes decimal commas (5,05), `en` points (5.05). */
+  locale?: 'es' | 'en';
   evalBefore?: number;
   evalAfter?: number;
 }
 
-export const DEFAULT_TITLE = 'Pérdida de entrenamiento';
-export const NO_DATA_TEXT = 'sin datos';
+export const SPANISH_LABELS: LossCurveLabels = {
+  title: 'Pérdida de entrenamiento', step: 'paso', loss: 'pérdida', train: 'entrenamiento',
+  evalBefore: 'eval. antes', evalAfter: 'eval. después', noData: 'sin datos',
+};
+export const DEFAULT_TITLE = SPANISH_LABELS.title;
+export const NO_DATA_TEXT = SPANISH_LABELS.noData;
 export const COLORS = {
   background: [255, 255, 255] as Rgb,
   text: [34, 34, 34] as Rgb,
@@ -59,9 +82,16 @@ function decimalsFor(step: number): number {
   return Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
 }
 
-function formatTick(v: number, step: number): string {
-  const s = v.toFixed(decimalsFor(step));
-  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+/** A tick label with the decimals its step needs, in the locale's decimal separator. */
+function formatTick(v: number, step: number, locale: 'es' | 'en' = 'es'): string {
+  let s = v.toFixed(decimalsFor(step));
+  if (/^-0(\.0*)?$/.test(s)) s = s.slice(1);
+  return locale === 'es' ? s.replace('.', ',') : s;
+}
+
+/** A legend value as the bot's messages write it (commands/messages.ts formatNumber with 3 digits: 5,05 / 5.05). */
+export function formatValue(v: number, locale: 'es' | 'en' = 'es'): string {
+  return new Intl.NumberFormat(locale === 'es' ? 'es-ES' : 'en-US', { minimumFractionDigits: 0, maximumFractionDigits: 3 }).format(v);
 }
 
 function finite(v: number | undefined): v is number {
@@ -98,7 +128,7 @@ export function lossCurveLayout(points: ReadonlyArray<LossPoint>, opts: LossCurv
   const xTicks: number[] = [];
   for (let k = Math.ceil(xLo / xStep - 1e-9); k * xStep <= xHi + 1e-9 * xStep; k++) xTicks.push(k * xStep);
 
-  const yLabelW = Math.max(...yTicks.map((v) => textWidth(formatTick(v, yStep), textScale)));
+  const yLabelW = Math.max(...yTicks.map((v) => textWidth(formatTick(v, yStep, opts.locale), textScale)));
   const left = 12 * textScale + yLabelW;
   const right = width - 1 - 12 * textScale;
   const top = 52 * textScale; // title row, legend row, y-axis name, gap above the top tick label
@@ -109,20 +139,29 @@ export function lossCurveLayout(points: ReadonlyArray<LossPoint>, opts: LossCurv
   return { width, height, textScale, plot, xRange: [xLo, xHi], yRange: [yLo, yHi], xTicks, yTicks, x, y, points: clean };
 }
 
-/** Renders the chart; never throws for empty or non-finite data (shows "sin datos" instead). */
-export function renderLossCurve(points: Array<LossPoint>, opts: LossCurveOptions = {}): Buffer {
+/**
+ * Renders the chart; never throws for empty or non-finite data (shows `labels.noData` instead). `drawn`, when
+ * given, receives every string drawn (title, legend, ticks, axis names), in order.
+ */
+export function renderLossCurve(points: Array<LossPoint>, opts: LossCurveOptions = {}, drawn?: string[]): Buffer {
   const L = lossCurveLayout(points ?? [], opts);
   const s = L.textScale;
   const lineH = GLYPH_HEIGHT * s;
   const c = new Canvas(L.width, L.height, COLORS.background);
+  const text: Canvas['text'] = (str, ...rest) => {
+    drawn?.push(str);
+    c.text(str, ...rest);
+  };
   const { left, top, right, bottom } = L.plot;
-  const title = opts.title ?? DEFAULT_TITLE;
-  c.text(title, Math.floor(L.width / 2), 6 * s, COLORS.text, s, 'center');
+  const labels: LossCurveLabels = { ...SPANISH_LABELS, ...opts.labels };
+  const locale = opts.locale ?? 'es';
+  const title = opts.title ?? labels.title;
+  text(title, Math.floor(L.width / 2), 6 * s, COLORS.text, s, 'center');
 
   if (L.points.length === 0) {
     c.hline(left, right, bottom, COLORS.axis);
     c.vline(left, top, bottom, COLORS.axis);
-    c.text(NO_DATA_TEXT, Math.floor((left + right) / 2), Math.floor((top + bottom - lineH) / 2), COLORS.text, s, 'center');
+    text(labels.noData, Math.floor((left + right) / 2), Math.floor((top + bottom - lineH) / 2), COLORS.text, s, 'center');
     return c.toPng();
   }
 
@@ -134,29 +173,29 @@ export function renderLossCurve(points: Array<LossPoint>, opts: LossCurveOptions
     const py = Math.floor(L.y(v));
     if (py > top && py < bottom) c.hline(left + 1, right, py, COLORS.grid);
     c.hline(left - 4 * s, left - 1, py, COLORS.axis);
-    c.text(formatTick(v, yStep), left - 6 * s, py - textMid, COLORS.text, s, 'right');
+    text(formatTick(v, yStep, locale), left - 6 * s, py - textMid, COLORS.text, s, 'right');
   }
   for (const v of L.xTicks) {
     const px = Math.floor(L.x(v));
     if (px > left && px < right) c.vline(px, top, bottom - 1, COLORS.grid);
     c.vline(px, bottom + 1, bottom + 4 * s, COLORS.axis);
-    c.text(formatTick(v, xStep), px, bottom + 6 * s, COLORS.text, s, 'center');
+    text(formatTick(v, xStep, locale), px, bottom + 6 * s, COLORS.text, s, 'center');
   }
-  c.text('paso', Math.floor((left + right) / 2), bottom + 8 * s + lineH, COLORS.text, s, 'center');
+  text(labels.step, Math.floor((left + right) / 2), bottom + 8 * s + lineH, COLORS.text, s, 'center');
   c.hline(left, right, bottom, COLORS.axis);
   c.vline(left, top, bottom, COLORS.axis);
 
   // Eval lines (dashed), then the training curve on top.
-  const legend: Array<{ label: string; color: Rgb; dashed: boolean }> = [{ label: 'entrenamiento', color: COLORS.train, dashed: false }];
+  const legend: Array<{ label: string; color: Rgb; dashed: boolean }> = [{ label: labels.train, color: COLORS.train, dashed: false }];
   const evals: Array<[number | undefined, string, Rgb]> = [
-    [opts.evalBefore, 'eval. antes', COLORS.evalBefore],
-    [opts.evalAfter, 'eval. después', COLORS.evalAfter],
+    [opts.evalBefore, labels.evalBefore, COLORS.evalBefore],
+    [opts.evalAfter, labels.evalAfter, COLORS.evalAfter],
   ];
   for (const [v, name, color] of evals) {
     if (!finite(v)) continue;
     const py = Math.floor(L.y(v));
     c.hline(left + 1, right, py - 1, color, DASH, 2);
-    legend.push({ label: `${name} ${v.toFixed(3)}`, color, dashed: true });
+    legend.push({ label: `${name} ${formatValue(v, locale)}`, color, dashed: true });
   }
   const halfWidth = L.points.length === 1 ? 3 : LINE_HALF_WIDTH; // a lone point gets a dot
   c.polyline(L.points.map((p) => [L.x(p.step), L.y(p.loss)] as const), COLORS.train, halfWidth);
@@ -171,9 +210,9 @@ export function renderLossCurve(points: Array<LossPoint>, opts: LossCurveOptions
   for (const it of items) {
     const midY = ly + textMid;
     c.hline(lx, lx + sample - 1, midY - 1, it.color, it.dashed ? [5 * s, 3 * s] : undefined, 2);
-    c.text(it.label, lx + sample + 4 * s, ly, COLORS.text, s);
+    text(it.label, lx + sample + 4 * s, ly, COLORS.text, s);
     lx += it.w + gap;
   }
-  c.text('pérdida', left, top - 8 * s - GLYPH_BASELINE * s, COLORS.text, s, 'center');
+  text(labels.loss, left, top - 8 * s - GLYPH_BASELINE * s, COLORS.text, s, 'center');
   return c.toPng();
 }

@@ -56,7 +56,10 @@ async function readLocal(file: string): Promise<string> {
   return decodeUtf8(bytes, file);
 }
 
-async function download(url: string, fetchFn: typeof fetch, signal?: AbortSignal): Promise<string> {
+/** Bytes received so far and the expected total (Content-Length), while the book downloads. */
+export type BookProgress = (bytes: number, total: number | null) => void;
+
+async function download(url: string, fetchFn: typeof fetch, signal?: AbortSignal, onProgress?: BookProgress): Promise<string> {
   const hint = 'Revisa la conexión y GUTENBERG_URL, o descarga el .txt a mano y apunta QUIJOTE_TEXT a él.';
   let res: Response;
   try {
@@ -67,11 +70,29 @@ async function download(url: string, fetchFn: typeof fetch, signal?: AbortSignal
   if (!res.ok) {
     throw new QuijoteError('DOWNLOAD_FAILED', `No se pudo descargar ${url}: HTTP ${res.status} ${res.statusText}.`, { hint });
   }
-  const text = decodeUtf8(new Uint8Array(await res.arrayBuffer()), url);
+  const text = decodeUtf8(await readBody(res, onProgress), url);
   if (!hasGutenbergMarkers(text)) {
     throw new QuijoteError('DOWNLOAD_FAILED', `Lo descargado de ${url} no es un texto de Project Gutenberg (faltan las marcas START/END).`, { hint });
   }
   return text;
+}
+
+/** The response body, reporting progress chunk by chunk when asked to. */
+async function readBody(res: Response, onProgress?: BookProgress): Promise<Uint8Array> {
+  if (!onProgress || !res.body) return new Uint8Array(await res.arrayBuffer());
+  const header = res.headers.get('content-length');
+  const total = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    bytes += chunk.length;
+    onProgress(bytes, total);
+  }
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.length; }
+  return all;
 }
 
 /**
@@ -85,6 +106,7 @@ export async function loadBookText(opts: {
   cacheDir: string;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  onProgress?: BookProgress;
 }): Promise<{ text: string; source: string }> {
   if (opts.file) return { text: await readLocal(opts.file), source: opts.file };
   const path = cachePathFor(opts.url, opts.cacheDir);
@@ -93,7 +115,7 @@ export async function loadBookText(opts: {
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
-  const text = await download(opts.url, opts.fetch ?? fetch, opts.signal);
+  const text = await download(opts.url, opts.fetch ?? fetch, opts.signal, opts.onProgress);
   await mkdir(opts.cacheDir, { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

@@ -18,6 +18,8 @@ export function createHelp(list: () => readonly Command[]): Command {
         }),
       );
       await ctx.reply({ text: [s.t('help.header'), '', ...lines, '', s.t('help.footer'), '', s.t('help.sampling')].join('\n'), ephemeral: true });
+      // the model views in a teacher's words: a second message (Discord allows 2000 characters per message)
+      await ctx.reply({ text: s.t('help.inspect'), ephemeral: true });
     },
   };
 }

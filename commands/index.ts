@@ -9,13 +9,17 @@ import { status } from './status.ts';
 import { story } from './story.ts';
 import { train } from './train.ts';
 import { vote } from './vote.ts';
+import { palabras, wordsButton } from './words.ts';
+import { nextButton, siguiente } from './next.ts';
+import { filmButton, frameButton } from './dial.ts';
+import { atencion } from './attention.ts';
 import type { ButtonHandler, Command } from './types.ts';
 
 export const commands: Command[] = [];
 const help = createHelp(() => commands);
-commands.push(train, story, reveal, status, cancel, score, results, help);
+commands.push(train, story, reveal, status, cancel, score, results, palabras, siguiente, atencion, help);
 
-export const buttons: ButtonHandler[] = [vote, revealButton];
+export const buttons: ButtonHandler[] = [vote, revealButton, wordsButton, nextButton, filmButton, frameButton];
 
 /**
  * The commands with descriptions in `locale` (what platforms show next to each command and option).

@@ -7,6 +7,7 @@ import type { PollRow } from '../core/store/types.ts';
 import { formatPercent, t as translate } from './messages.ts';
 import { pollStories, refreshPollMessage } from './poll.ts';
 import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.ts';
+import { measure, meterText } from './meter.ts';
 import { escapeMarkdown } from './text-safety.ts';
 import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
 
@@ -52,8 +53,13 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
         highlighted: (continuesPrompt(poll.prompt) ? `_${escapeMarkdown(poll.prompt.trim())}_ ` : '') + clip(traces.highlighted.trim(), MAX_REVEAL_STORY_CHARS),
       }),
       ngrams.length > 0 ? t('reveal.ngrams', { list: ngrams.join(', ') }) : t('reveal.noNgrams'),
+      meterText(s, measure(tuned.text, lines)),
     ];
-    await ctx.reply({ text: parts.join('\n\n') });
+    // the model views of this poll's stories (commands/words.ts, commands/dial.ts)
+    const views = run?.modelDir
+      ? [{ id: `words:${poll.id}`, label: t('words.button'), style: 'secondary' as const }, { id: `film:p${poll.id}`, label: t('film.button'), style: 'secondary' as const }]
+      : undefined;
+    await ctx.reply({ text: parts.join('\n\n'), buttons: views });
   } catch (e) {
     await replyFailure(ctx, 'reveal', e);
   }

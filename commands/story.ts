@@ -3,8 +3,10 @@ import { t as translate } from './messages.ts';
 import { admission } from './admission.ts';
 import { createBlindPoll } from './poll.ts';
 import { readSampling, SAMPLING_OPTION_SPECS, samplingLabel } from './sampling.ts';
-import { clip, replyFailure, stringOption } from './respond.ts';
+import { clip, numberOption, replyFailure, stringOption } from './respond.ts';
 import { escapeMarkdown, sanitizeText } from './text-safety.ts';
+import { runDialStory } from './dial.ts';
+import { MAX_ALPHA, MIN_ALPHA } from '../core/inspect/requests.ts';
 import type { Command, MessageHandle } from './types.ts';
 
 export const MAX_PROMPT_CHARS = 300;
@@ -12,7 +14,11 @@ export const MAX_PROMPT_CHARS = 300;
 export const story: Command = {
   name: 'story',
   description: translate('es', 'cmd.story.description'),
-  options: [{ name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true }, ...SAMPLING_OPTION_SPECS],
+  options: [
+    { name: 'prompt', description: translate('es', 'cmd.story.opt.prompt'), type: 'string', required: true },
+    ...SAMPLING_OPTION_SPECS,
+    { name: 'intensidad', description: translate('es', 'cmd.story.opt.intensidad'), type: 'number', min: MIN_ALPHA, max: MAX_ALPHA },
+  ],
   async run(ctx) {
     const s = ctx.services;
     // Control, bidi-override and zero-width characters never reach the model or the public poll.
@@ -36,6 +42,12 @@ export const story: Command = {
     const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
     if (!cls || !run) {
       await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
+      return;
+    }
+    const alpha = numberOption(ctx, 'intensidad');
+    if (alpha !== undefined) { // the style dial: one story at α, no poll (commands/dial.ts)
+      if (!(alpha >= MIN_ALPHA && alpha <= MAX_ALPHA)) await ctx.reply({ text: s.t('dial.badAlpha'), ephemeral: true });
+      else if (run.modelDir) await runDialStory(ctx, { classId: cls.id, run, modelDir: run.modelDir }, prompt, alpha);
       return;
     }
     // A fair, bounded queue: a slot is reserved now (before any await) or the caller is told why not.

@@ -9,6 +9,7 @@ import { renderOffThread } from '../core/plot/off-thread.ts';
 import { runModelDir } from '../core/store/paths.ts';
 import { runMetricsOf, type RunParams, type RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
+import { postTrainMeter } from './meter.ts';
 import { createBlindPoll } from './poll.ts';
 import { createProgressReporter, renderProgress } from './progress.ts';
 import { pruneClassRuns } from './runs-cleanup.ts';
@@ -179,7 +180,7 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
 async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
   const s = ctx.services;
   try {
-    await createBlindPoll(s, {
+    const poll = await createBlindPoll(s, {
       place: ctx.place,
       classId: run.classId,
       run,
@@ -188,6 +189,7 @@ async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
       ownerName: ctx.user.displayName,
       post: (m) => ctx.post(m),
     });
+    await postTrainMeter(s, poll, run.params.lines, (text) => ctx.post({ text })).catch((e: unknown) => s.logger.warn(`train #${run.id}: memorization meter: ${String(e)}`));
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
     await ctx.post({ text: s.t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);

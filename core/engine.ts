@@ -3,6 +3,7 @@
  * compute process (and in the CLI); the bot never calls it directly but sends jobs (core/jobs/protocol.ts).
  * Tests of commands use a fake that honours the same contract behind the in-process transport.
  */
+import type { Inspector } from './inspect/inspector.ts';
 
 /** Parameters a teacher may set for one fine-tuning run. Missing ones take the configured defaults. */
 export interface TrainParams {
@@ -99,4 +100,6 @@ export interface Engine {
   maxLines(): Promise<number>;
   /** Human description of the backend and base model, e.g. "wasm · datificate/gpt2-small-spanish". */
   describe(): string;
+  /** The model-inspection views (core/inspect): base vs class model; absent where the engine has none. */
+  inspect?: Inspector;
 }

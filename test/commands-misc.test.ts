@@ -19,8 +19,8 @@ async function trainedRig(): Promise<TestRig> {
 }
 
 test('the command list is explicit and complete; every command and option has a Spanish description', () => {
-  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'help']);
-  assert.deepEqual(buttons.map((b) => b.prefix), ['vote', 'reveal']);
+  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'palabras', 'siguiente', 'atencion', 'help']);
+  assert.deepEqual(buttons.map((b) => b.prefix), ['vote', 'reveal', 'words', 'next', 'film', 'frame']);
   assert.deepEqual(commands.filter((c) => c.teacherOnly).map((c) => c.name), ['train', 'reveal']);
   for (const c of commands) {
     assert.equal(c.description, t('es', `cmd.${c.name}.description` as MessageKey & `cmd.${string}.description`));
@@ -171,6 +171,13 @@ test('/help lists every command, marks the teachers-only ones, and follows LOCAL
   ctx = commandContext(en.services, en.channel, 'help', {}, STUDENT);
   await help.run(ctx);
   assert.match(ctx.replies[0].first.text, /`\/reveal` _\(teachers\)_: Reveal which story/);
+  // the model views, in a teacher's words, as a second private message in each language
+  assert.equal(ctx.replies[1].first.ephemeral, true);
+  assert.match(ctx.replies[1].first.text, /^\*\*Looking inside the model\*\*/);
+  for (const c of ['/palabras texto:…', '/siguiente prompt:… [temperatura:…]', '/story prompt:… intensidad:0.5', '/atencion texto:… palabra:…', 'memorization meter']) assert.ok(ctx.replies[1].first.text.includes(c), c);
+  ctx = commandContext(rig.services, rig.channel, 'help', {}, STUDENT);
+  await help.run(ctx);
+  assert.match(ctx.replies[1].first.text, /^\*\*Mirar dentro del modelo\*\*.*`\/palabras texto:…`/s);
 });
 
 test('unexpected errors become a polite internal-error reply and are logged', async () => {

@@ -60,9 +60,9 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.equal(ctx.replies[0].first.ephemeral, true);
 
   // Exactly one progress message, edited at most once per interval, plus the final edit.
-  const [progress, results, poll] = rig.channel.posts;
+  const [progress, results, poll, meter] = rig.channel.posts;
   await until(() => results.edits.length > 0, 'the results with the loss curve (drawn on a worker thread)');
-  assert.equal(rig.channel.posts.length, 3);
+  assert.equal(rig.channel.posts.length, 4);
   assert.match(progress.first.text, /esperando turno/);
   const steps = progress.edits.slice(0, -1);
   const times = progress.editTimes.slice(0, -1);
@@ -95,6 +95,12 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.deepEqual(rig.engine.storyCalls.map((c) => [c.prompt, c.modelDir]), [['Érase una vez un colegio', null], ['Érase una vez un colegio', run.modelDir]]);
   assert.equal(rig.engine.storyCalls[0].seed, rig.engine.storyCalls[1].seed);
   assert.deepEqual(poll.first.buttons?.map((b) => b.id), ['vote:1:A', 'vote:1:B', 'reveal:1']);
+
+  // The memorization meter of the class model's story, blind: share and place, never the passage itself.
+  assert.match(meter.first.text, /Medidor de memorización del cuento del modelo de la clase en la votación #1/);
+  assert.match(meter.first.text, /el \d+\s%.* de la historia está dentro de frases de 3 o más palabras copiadas/);
+  assert.match(meter.first.text, /Pasaje copiado más largo: \d+ palabras \(Primera parte, /);
+  assert.doesNotMatch(meter.first.text, /rocín flaco|lugar de la Mancha/);
 });
 
 test('/train: a second training for the same class is refused while one is queued or running', async () => {

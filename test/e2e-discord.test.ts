@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { commands } from '../commands/index.ts';
 import { formatDate, formatNumber, formatPercent } from '../commands/messages.ts';
 import { pollStories } from '../commands/poll.ts';
+import { tokenLabel } from '../core/plot/layout.ts';
 import { clip, joinStory } from '../commands/respond.ts';
 import { escapeMarkdown } from '../commands/text-safety.ts';
 import { cutStory } from '../core/story/sentences.ts';
@@ -21,7 +22,7 @@ import { openStore } from '../core/store/store.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import {
-  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  doneRun, inspectVia, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -42,6 +43,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
   let run: RunRow;
   let storyPoll: FakeMessage;
   let autoPoll: FakeMessage;
+  let revealMsg: FakeMessage;
 
   const channelPosts = () => fake.requestsTo('POST', new RegExp(`^/channels/${fake.channelId}/messages$`));
   const channelEdits = (id: string) => fake.requestsTo('PATCH', new RegExp(`^/channels/${fake.channelId}/messages/${id}$`));
@@ -90,6 +92,9 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
     const announced = await waitML('the training results', () => fake.messages().find((m) => m.content.includes('¡Modelo de la clase afinado')));
     autoPoll = await waitML('the automatic poll', () => pollMessage(1));
+    // then the memorization meter of the class model's story, blind (no passage quoted)
+    const meter = await waitML('the memorization meter', () => fake.messages().find((x) => x.content.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
+    assert.match(meter.content, /\n📏 \*\*Medidor de memorización\*\*: el \d+\s% de la historia está dentro de frases de 3 o más palabras copiadas/);
     run = doneRun(bot!.services, place);
     const m = run.metrics!;
     assert.equal(run.status, 'done');
@@ -236,7 +241,10 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
       `🔍 **Votación #2 revelada**\nLa historia del modelo de la clase (afinado) era la **Historia ${facts.finetunedChoice}**; ` +
       `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`;
     const traces = `Rastros del Quijote en la historia afinada (en negrita, ${facts.coverage} del texto):\n_${PROMPT}_ ${facts.highlighted}`;
-    assert.equal(msg.content, [head, traces, facts.tracesLine].join('\n\n'));
+    assert.equal(msg.content, [head, traces, facts.tracesLine, facts.meter].join('\n\n'));
+    assert.match(facts.meter, /^📏 \*\*Medidor de memorización\*\*: el \d+\s% de la historia/);
+    assert.deepEqual(buttonsOf(msg).map((b) => [b.custom_id, b.label]), [['words:2', 'Palabras'], ['film:p2', 'Película']]);
+    revealMsg = msg;
 
     // The poll message is closed in place: final count, "closed", no buttons; edited with the bot token.
     const closed = await fake.waitFor(() => fake.message(storyPoll.id).content.endsWith('🔒 Votación cerrada.') && fake.message(storyPoll.id), { what: 'poll #2 closed' });
@@ -245,6 +253,119 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(channelEdits(storyPoll.id).at(-1)!.auth, `Bot ${fake.token}`);
     assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
     assert.equal(bot!.services.store.getPoll(1)!.status, 'open');
+  });
+
+  test('model views: «Palabras» under the reveal and /palabras draw the heatmap with the words gained and lost', async () => {
+    const s = bot!.services;
+    const clicked = fake.click(revealMsg, 'words:2', luis);
+    const shown = await waitML('the «Palabras» heatmap', () => clicked.followups.find((m) => m.attachments.length > 0));
+    assert.equal(clicked.callbacks[0]!.type, 6, 'the click is acknowledged without touching the reveal');
+    assert.match(shown.content, /^🔥 \*\*¿Qué cambió, palabra a palabra\?\*\* .* en las 100 líneas de evaluación \(vistas al menos 3 veces\)\.$/s);
+    const png = shown.attachments[0]!;
+    assert.equal(png.filename, 'palabras-votacion-2.png');
+    assert.equal(pngSize(png.data).width, 520);
+    // the numbers behind it, from the engine: the tuned story of poll #2, and the held-out lines' words
+    const poll = s.store.getPoll(2)!;
+    const tuned = pollStories(s, poll)[poll.finetunedChoice === 'A' ? 'a' : 'b'];
+    const r = await inspectVia(s, { view: 'words', text: tuned.text.trim(), modelDir: run.modelDir! });
+    assert.equal(r.tokens.map((x) => x.piece).join(''), tuned.text.trim());
+    assert.ok(r.shifts.gained.length + r.shifts.lost.length > 0, 'some word moved after 20 lines at lr 0.005');
+    assert.ok(r.shifts.gained.every((w) => w.delta > 0 && w.count >= 3) && r.shifts.lost.every((w) => w.delta < 0 && w.count >= 3));
+    const list = (ws: { word: string }[]) => ws.map((w) => w.word).join(', ') || '(ninguna)';
+    assert.ok(png.description!.startsWith(`Mapa de calor de ${r.tokens.length} trozos: `), png.description);
+    assert.ok(png.description!.includes(`Palabras ganadas: ${list(r.shifts.gained)}. Perdidas: ${list(r.shifts.lost)}.`), png.description);
+
+    const it = fake.slash('palabras', { texto: 'Dijo don Quijote a Sancho que le siguiese.' }, marta);
+    const done = await waitML('/palabras', () => (it.original?.attachments.length ?? 0) > 0 && it.original);
+    assert.deepEqual(it.callbacks.map((c) => c.type), [5]);
+    assert.match(done.content, /^🔥 \*\*¿Qué cambió/);
+    assert.ok(done.attachments[0]!.description!.startsWith('Mapa de calor de '));
+    const long = fake.slash('palabras', { texto: 'x'.repeat(1001) }, marta);
+    const refused = await fake.waitFor(() => long.original, { what: '/palabras too long' });
+    assert.equal(refused.ephemeral, true);
+    assert.equal(refused.content, 'Escribe un texto de entre 1 y 1000 caracteres.');
+  });
+
+  test('model views: /siguiente shows both models\' top 10; a pick grows the text and redraws the bars', async () => {
+    const s = bot!.services;
+    const it = fake.slash('siguiente', { prompt: PROMPT, temperatura: 0.7 }, luis);
+    const first = await waitML('/siguiente', () => (it.original?.attachments.length ?? 0) > 0 && it.original);
+    assert.ok(first.content.startsWith(`🎲 **La clase es el muestreador.** Texto hasta ahora: «${PROMPT}»`), first.content);
+    assert.match(first.content, /Temperatura 0,7: por debajo de 1 afila/);
+    const expected = await inspectVia(s, { view: 'next', context: PROMPT, modelDir: run.modelDir!, temperature: 0.7 });
+    assert.equal(expected.cls.tokens.length, 10);
+    const buttons = buttonsOf(first);
+    assert.equal(buttons.length, 5);
+    buttons.forEach((b, i) => {
+      assert.match(b.custom_id, new RegExp(`^next:[0-9a-z]+:${i}$`));
+      assert.equal(b.label, `${i + 1}: «${clip(tokenLabel(expected.cls.tokens[i]!.piece), 20)}»`);
+    });
+    assert.equal(pngSize(first.attachments[0]!.data).width, 520);
+    assert.match(first.attachments[0]!.description!, /^Barras de las 10 siguientes más probables: el base prefiere «.*» \([\d,]+\s%\), el de la clase «.*» \([\d,]+\s%\)\.$/);
+
+    const pick = fake.click(first, buttons[1]!.custom_id, marta);
+    const grown = PROMPT + expected.cls.tokens[1]!.piece;
+    await waitML('the redrawn bars', () => fake.message(first.id).content.includes(`Texto hasta ahora: «${grown}»`));
+    assert.equal(pick.callbacks[0]!.type, 6);
+    assert.equal(pick.followups[0]!.ephemeral, true, 'the "looking…" notice is for the clicker only');
+    const after = fake.message(first.id);
+    assert.equal(after.attachments.length, 1, 'the new bars replace the old ones');
+    assert.equal(buttonsOf(after).length, 5);
+    assert.notEqual(buttonsOf(after)[0]!.custom_id, buttons[0]!.custom_id, 'new buttons for the longer text');
+    const again = await inspectVia(s, { view: 'next', context: grown, modelDir: run.modelDir!, temperature: 0.7 });
+    assert.equal(buttonsOf(after)[0]!.label, `1: «${clip(tokenLabel(again.cls.tokens[0]!.piece), 20)}»`);
+  });
+
+  test('model views: /story intensidad:0.5, and «Película» under the reveal: the poll\'s two stories are frames 1 and 3', async () => {
+    const s = bot!.services;
+    const it = fake.slash('story', { prompt: PROMPT, intensidad: 0.5 }, marta);
+    const dial = await waitML('/story intensidad', () => it.original?.content.startsWith('🎚️') && it.original);
+    assert.ok(dial.content.startsWith(`🎚️ **Intensidad 0,5** (0 = modelo base, 1 = modelo de la clase, 1.5 = estilo exagerado)\nComienzo: «${PROMPT}»\n\n`), dial.content);
+    assert.deepEqual(buttonsOf(dial).map((b) => b.label), ['Película']);
+    assert.match(buttonsOf(dial)[0]!.custom_id, /^film:s[0-9a-z]+$/);
+    assert.equal(s.store.getPoll(4), undefined, 'no poll for a dial story');
+    const bad = fake.slash('story', { prompt: PROMPT, intensidad: 2 }, marta);
+    await fake.waitFor(() => bad.original, { what: 'intensidad 2 refused' });
+    assert.equal(bad.original!.content, 'La intensidad debe estar entre 0 y 1.5, por ejemplo `intensidad:0.5`.');
+
+    const film = fake.click(revealMsg, 'film:p2', luis);
+    const strip = await waitML('the film', () => film.followups.find((m) => m.attachments.length > 0));
+    assert.match(strip.content, /^🎞️ \*\*Película\*\*: .*\nVotos: 1: 0 · 2: 0 · 3: 0 · 4: 0$/s);
+    assert.deepEqual(buttonsOf(strip).map((b) => b.label), ['Fotograma 1', 'Fotograma 2', 'Fotograma 3', 'Fotograma 4']);
+    const poll = s.store.getPoll(2)!;
+    const { a, b } = pollStories(s, poll);
+    const [base, tuned] = poll.finetunedChoice === 'A' ? [b, a] : [a, b];
+    const alt = strip.attachments[0]!.description!;
+    assert.ok(alt.includes(`1) «${clip(base.text.trim(), 60)}»`), `frame 1 is the poll's base story: ${alt}`);
+    assert.ok(alt.includes(`3) «${clip(tuned.text.trim(), 60)}»`), `frame 3 is the poll's class story: ${alt}`);
+    assert.equal(pngSize(strip.attachments[0]!.data).width, 520);
+
+    const v1 = await click(strip, buttonsOf(strip)[2]!.custom_id, luis);
+    assert.equal(v1.followups[0]!.content, 'Tu voto: fotograma 3. Puedes cambiarlo.');
+    await click(strip, buttonsOf(strip)[1]!.custom_id, marta);
+    await fake.waitFor(() => fake.message(strip.id).content.endsWith('Votos: 1: 0 · 2: 1 · 3: 1 · 4: 0'), { what: 'the film votes' });
+    assert.equal(fake.message(strip.id).attachments.length, 1, 'the film stays');
+  });
+
+  test('model views: /atencion draws the word\'s attention per layer; /help explains the views', async () => {
+    const it = fake.slash('atencion', { texto: 'El caballero miró a Sancho y le dijo que callase', palabra: 'dijo' }, luis);
+    const shown = await waitML('/atencion', () => (it.original?.attachments.length ?? 0) > 0 && it.original);
+    assert.ok(shown.content.startsWith('👀 **Atención de «dijo»**: cada fila es un trozo del texto hasta esa palabra y cada columna una capa del modelo (de 1 a 2)'), shown.content);
+    assert.match(shown.attachments[0]!.description!, /^Atención de «dijo» en 2 capas\. En la última capa el base se fija sobre todo en «.+» y el de la clase en «.+»\.$/);
+    assert.equal(pngSize(shown.attachments[0]!.data).width, 520);
+    const missing = fake.slash('atencion', { texto: 'El caballero miró a Sancho', palabra: 'Dulcinea' }, luis);
+    await waitML('/atencion unknown word', () => missing.original?.content.includes('Dulcinea') && missing.original);
+    assert.equal(missing.original!.content, 'No pude completar `/atencion`: La palabra «Dulcinea» no está en el texto. Escribe una palabra que aparezca tal cual en el texto.');
+    assert.equal(missing.followups.length, 0, 'the "looking…" message itself says what went wrong');
+
+    const help = fake.slash('help', {}, luis);
+    const views = await fake.waitFor(() => help.followups[0], { what: '/help, its second message' });
+    assert.equal(views.ephemeral, true);
+    const text = views.content;
+    assert.ok(text.startsWith('**Mirar dentro del modelo**'), text);
+    for (const c of ['/palabras texto:…', '/siguiente prompt:… [temperatura:…]', '/story prompt:… intensidad:0.5', '/atencion texto:… palabra:…', 'medidor de memorización']) {
+      assert.ok(text.includes(c), `/help mentions ${c}`);
+    }
   });
 
   test('restart on the same DATA_DIR: model, polls and votes survive; a run left running is reported interrupted', async () => {

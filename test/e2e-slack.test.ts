@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { formatNumber } from '../commands/messages.ts';
 import { pollStories } from '../commands/poll.ts';
 import { clip, joinStory } from '../commands/respond.ts';
+import { tokenLabel } from '../core/plot/layout.ts';
 import { escapeMarkdown } from '../commands/text-safety.ts';
 import { cutStory } from '../core/story/sentences.ts';
 import { toMrkdwn } from '../bot/slack/blocks.ts';
@@ -16,7 +17,7 @@ import type { RunningBot } from '../bot/start.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from './helpers/fake-slack.ts';
 import {
-  doneRun, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
+  doneRun, inspectVia, e2eEnv, EPOCHS, metricLines, missingBook, pollWarnings, settingsLine, ML_TIMEOUT_MS, pngSize, revealFacts, regenerate, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -35,6 +36,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
   let logs: string[] = [];
   let run: RunRow;
   let storyPoll: FakeMessage;
+  let revealTs: string;
 
   const place = () => ({ platform: 'slack' as const, teamId: fake.teamId, channelId: CHANNEL });
   const posts = () => fake.calls('chat.postMessage');
@@ -80,6 +82,9 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
 
     const announced = await waitML('the training results', () => posts().find((c) => c.args.text.includes('¡Modelo de la clase afinado')));
     const autoPoll = await waitML('the automatic poll', () => [...fake.messages.values()].find((m) => fake.buttons(m.ts).some((b) => b.action_id === 'vote:1:A')));
+    // then the memorization meter of the class model's story, blind (no passage quoted)
+    const meter = await waitML('the memorization meter', () => posts().find((c) => c.args.text.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
+    assert.match(meter.args.text, /\n📏 \*Medidor de memorización\*: el \d+\s% de la historia está dentro de frases de 3 o más palabras copiadas/);
     run = doneRun(bot!.services, place());
     const m = run.metrics!;
     assert.deepEqual(run.params, { lines: TRAIN_LINES, epochs: EPOCHS, lr: 0.005, seed: 42 });
@@ -204,7 +209,9 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
       `🔍 **Votación #2 revelada**\nLa historia del modelo de la clase (afinado) era la **Historia ${facts.finetunedChoice}**; ` +
       `la otra salió del modelo base.\nVotos: Historia A 0 · Historia B 2. ${facts.share}`;
     const traces = `Rastros del Quijote en la historia afinada (en negrita, ${facts.coverage} del texto):\n_${PROMPT}_ ${facts.highlighted}`;
-    assert.equal(answer.args.text, toMrkdwn([head, traces, facts.tracesLine].join('\n\n')));
+    assert.equal(answer.args.text, toMrkdwn([head, traces, facts.tracesLine, facts.meter].join('\n\n')));
+    revealTs = answer.result.ts;
+    assert.deepEqual(fake.buttons(revealTs).map((b) => [b.action_id, b.text.text]), [['words:2', 'Palabras'], ['film:p2', 'Película']]);
 
     // The poll message is closed in place: final count, "closed", no actions block.
     const closed = await fake.waitFor(() => fake.messages.get(storyPoll.ts)!.text.endsWith('🔒 Votación cerrada.') && fake.messages.get(storyPoll.ts)!, 'poll #2 closed');
@@ -227,5 +234,76 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     const private_ = await fake.waitFor(() => uploads().find((f) => f.channel === `D${TEACHER}` && f.data), 'the CSV with ids in a DM');
     assert.match(private_.data!.toString('utf8'), new RegExp(`${LUIS}:[AB]`));
     assert.equal(uploads().filter((f) => f.channel === CHANNEL).length, 1, 'the ids never reach the channel');
+  });
+
+  /** The file uploaded under `filename` (waits for it). */
+  const upload = (what: string, filename: RegExp, seen = 0) =>
+    waitML(what, () => [...fake.files.values()].filter((f) => f.channel === CHANNEL && filename.test(f.filename))[seen]);
+  /** The channel message that says "looking…" first and ends as `done`. */
+  const answerAfter = (before: number, what: string, done: RegExp) =>
+    waitML(what, () => posts().slice(before).map((c) => fake.messages.get(c.result.ts)!).find((m) => m.text.startsWith('🔎') === false && done.test(m.text)));
+
+  test('model views: «Palabras», /palabras, /siguiente with a pick, /story intensidad, «Película» with votes, /atencion', async () => {
+    const s = bot!.services;
+    // «Palabras» under the reveal: the heatmap of the class model's story
+    let before = posts().length;
+    await fake.click(revealTs, 'words:2', LUIS);
+    const words = await answerAfter(before, 'the «Palabras» answer', /^🔥 \*¿Qué cambió, palabra a palabra\?\*/);
+    assert.ok(posts()[before]!.args.text.startsWith('🔎 Mirando dentro de los dos modelos…'), 'first "looking…", then the answer in place');
+    const heat = await upload('the heatmap upload', /^palabras-votacion-2\.png$/);
+    assert.equal(pngSize(heat.data!).width, 520);
+    const poll = s.store.getPoll(2)!;
+    const tuned = pollStories(s, poll)[poll.finetunedChoice === 'A' ? 'a' : 'b'];
+    const r = await inspectVia(s, { view: 'words', text: tuned.text.trim(), modelDir: run.modelDir! });
+    assert.ok(heat.altText!.startsWith(`Mapa de calor de ${r.tokens.length} trozos: `), heat.altText);
+    assert.match(words.text, /en las 100 líneas de evaluación/);
+
+    before = posts().length;
+    await fake.slash('/palabras', 'texto:"Dijo don Quijote a Sancho que le siguiese."', { userId: MARTA, channelId: CHANNEL });
+    await answerAfter(before, '/palabras', /^🔥 /);
+    await upload('the /palabras upload', /^palabras-texto\.png$/);
+
+    // /siguiente: five picks; a click appends the token and redraws (new text, new upload)
+    before = posts().length;
+    await fake.slash('/siguiente', `prompt:"${PROMPT}" temperatura:0,7`, { userId: LUIS, channelId: CHANNEL });
+    const bars = await answerAfter(before, '/siguiente', /^🎲 \*La clase es el muestreador\.\* Texto hasta ahora: «En un lugar de la Mancha»/);
+    const expected = await inspectVia(s, { view: 'next', context: PROMPT, modelDir: run.modelDir!, temperature: 0.7 });
+    const picks = fake.buttons(bars.ts);
+    assert.deepEqual(picks.map((b) => b.text.text), expected.cls.tokens.slice(0, 5).map((t, i) => `${i + 1}: «${clip(tokenLabel(t.piece), 20)}»`));
+    const firstBars = await upload('the bars upload', /^siguiente-[0-9a-z]+\.png$/);
+    await fake.click(bars.ts, picks[0]!.action_id, MARTA);
+    const grown = PROMPT + expected.cls.tokens[0]!.piece;
+    await waitML('the redrawn bars', () => fake.messages.get(bars.ts)!.text.includes(`Texto hasta ahora: «${grown}»`));
+    const secondBars = await upload('the new bars upload', /^siguiente-[0-9a-z]+\.png$/, 1);
+    assert.notEqual(secondBars.filename, firstBars.filename);
+    assert.ok(ephemeralsTo(MARTA).some((c) => c.args.text.startsWith('🔎')), 'the "looking…" notice is for the clicker only');
+
+    // /story intensidad:0.5 — one story, no poll, a «Película» button
+    before = posts().length;
+    await fake.slash('/story', `prompt:"${PROMPT}" intensidad:0.5`, { userId: MARTA, channelId: CHANNEL });
+    const dial = await answerAfter(before, '/story intensidad', /^🎚️ \*Intensidad 0,5\*/);
+    assert.match(fake.buttons(dial.ts)[0]!.action_id, /^film:s[0-9a-z]+$/);
+
+    // «Película» under the reveal: frames 1 and 3 are the poll's base and class stories; the class votes
+    before = posts().length;
+    await fake.click(revealTs, 'film:p2', LUIS);
+    const film = await answerAfter(before, 'the film', /^🎞️ \*Película\*/);
+    const strip = await upload('the film upload', /^pelicula-[0-9a-z]+\.png$/);
+    const { a, b } = pollStories(s, poll);
+    const base = poll.finetunedChoice === 'A' ? b : a;
+    assert.ok(strip.altText!.includes(`1) «${clip(base.text.trim(), 60)}»`), strip.altText);
+    assert.ok(strip.altText!.includes(`3) «${clip(tuned.text.trim(), 60)}»`), strip.altText);
+    const frames = fake.buttons(film.ts).map((x) => x.action_id);
+    assert.equal(frames.length, 4);
+    const voted = await click(film.ts, frames[2]!, LUIS);
+    assert.equal(voted.args.text, 'Tu voto: fotograma 3. Puedes cambiarlo.');
+    await waitML('the film votes', () => fake.messages.get(film.ts)!.text.endsWith('Votos: 1: 0 · 2: 0 · 3: 1 · 4: 0'));
+
+    // /atencion
+    before = posts().length;
+    await fake.slash('/atencion', 'texto:"El caballero miró a Sancho y le dijo que callase" palabra:dijo', { userId: LUIS, channelId: CHANNEL });
+    await answerAfter(before, '/atencion', /^👀 \*Atención de «dijo»\*/);
+    const att = await upload('the attention upload', /^atencion\.png$/);
+    assert.match(att.altText!, /^Atención de «dijo» en 2 capas\./);
   });
 });

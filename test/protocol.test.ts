@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { InspectParams } from '../core/inspect/requests.ts';
 import { QuijoteError, isQuijoteError } from '../core/errors.ts';
 import { createComputeClient, type ComputeTransport } from '../core/jobs/client.ts';
 import {
@@ -20,11 +21,21 @@ const trainRequest: JobRequest<'train'> = {
   place, owner: { id: 'U1', name: 'Profe' }, label: '100 líneas', createdAt: 1000,
 };
 
+const inspectParams: InspectParams[] = [
+  { view: 'words', text: 'Dijo vuestra merced', modelDir: '/m' },
+  { view: 'next', context: 'En un lugar', modelDir: '/m', temperature: 0.7 },
+  { view: 'next', context: [5, 9, 12], modelDir: '/m' },
+  { view: 'dial', prompt: 'Érase', modelDir: '/m', alpha: 0.5, seed: 3 },
+  { view: 'film', prompt: 'Érase', modelDir: '/m', alphas: [0, 0.5, 1, 1.5], seed: 3 },
+  { view: 'attention', text: 'El caballero miró a Sancho', word: 'Sancho', modelDir: '/m' },
+];
+
 test('every command and event round-trips through JSON unchanged', () => {
   const commands: ComputeCommand[] = [
     { type: 'submit', request: trainRequest },
     { type: 'submit', request: { id: 'r-2', kind: 'story', params: { prompt: 'Érase', seed: 7, modelDir: '/m' }, place, owner: { id: 'U2' }, createdAt: 5 } },
     { type: 'submit', request: { id: 'r-3', kind: 'score', params: { text: 'hola', modelDir: null }, place, owner: { id: 'U3' }, createdAt: 6 } },
+    ...inspectParams.map((params, i): ComputeCommand => ({ type: 'submit', request: { id: `r-i${i}`, kind: 'inspect', params, place, owner: { id: 'U4' }, createdAt: 7 } })),
     { type: 'cancel', jobId: 'r-1' },
     { type: 'shutdown' },
   ];
@@ -51,6 +62,9 @@ test('malformed messages are refused with a coded error, not trusted', () => {
     { type: 'submit', request: { ...trainRequest, place: { platform: 'discord' } } },
     { type: 'submit', request: { ...trainRequest, id: '' } },
     { type: 'cancel' },
+    // model views: unknown view, missing folder, a context that is not ids, a non-numeric α
+    ...[{ view: 'x', modelDir: '/m' }, { view: 'words', text: 'a' }, { view: 'next', context: [1, 'b'], modelDir: '/m' }, { view: 'dial', prompt: 'a', modelDir: '/m', alpha: '1', seed: 1 }]
+      .map((params) => ({ type: 'submit', request: { ...trainRequest, kind: 'inspect', params } })),
   ];
   for (const x of bad) assert.throws(() => parseComputeCommand(x), (e) => isQuijoteError(e, 'INTERNAL'), JSON.stringify(x));
   for (const x of [{ type: 'progress', jobId: 'a', progress: { step: 'x' } }, { type: 'failed', jobId: 'a', error: { message: 'no code' } }, { type: 'result' }]) {

@@ -29,19 +29,25 @@ export class SlackIO {
     });
     const ts = res.ts!;
     const ch = res.channel ?? channel;
-    let lastImage = message.image?.data;
-    if (message.image) await this.upload(ch, message.image);
+    if (message.image) await this.uploadFor(ch, ts, message.image);
     if (message.file) await this.uploadFile(ch, message.file);
-    return {
-      id: ts,
-      edit: async (next) => {
-        await this.update(ch, ts, next);
-        if (next.image && !(lastImage && lastImage.equals(next.image.data))) {
-          lastImage = next.image.data;
-          await this.upload(ch, next.image);
-        }
-      },
-    };
+    return { id: ts, edit: (next) => this.edit(ch, ts, next) };
+  }
+
+  /** Updates a channel message and uploads its image when it changed (Slack messages cannot carry one inline). */
+  async edit(channel: string, ts: string, message: OutgoingMessage): Promise<void> {
+    await this.update(channel, ts, message);
+    if (message.image && !this.images.get(ts)?.equals(message.image.data)) await this.uploadFor(channel, ts, message.image);
+  }
+
+  /** The last image uploaded for each message (by ts), so an edit that keeps it does not upload it again. */
+  private readonly images = new Map<string, Buffer>();
+
+  private async uploadFor(channel: string, ts: string, image: Image): Promise<void> {
+    this.images.delete(ts);
+    this.images.set(ts, image.data);
+    while (this.images.size > 200) this.images.delete(this.images.keys().next().value as string);
+    await this.upload(channel, image);
   }
 
   async update(channel: string, ts: string, message: OutgoingMessage): Promise<void> {

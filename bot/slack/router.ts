@@ -47,7 +47,7 @@ export function route(app: App, deps: Deps, commands: Command[], buttons: Button
         // an ephemeral message (only the clicker sees it) can only be replaced through the response_url
         edit: async (m: OutgoingMessage) => body.container?.is_ephemeral
           ? void (await respond({ replace_original: true, ...toSlackMessage(m) }))
-          : deps.io.update(channelId, messageTs, m),
+          : deps.io.edit(channelId, messageTs, m),
       };
       await handler.run({ ...interaction(deps, o, user), customId, args, message });
     });

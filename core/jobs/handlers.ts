@@ -6,6 +6,7 @@ import type { Engine, TrainProgress } from '../engine.ts';
 import { QuijoteError } from '../errors.ts';
 import type { JobKind, JobParamsByKind, JobResultByKind } from './protocol.ts';
 import type { JobRunContext } from './types.ts';
+import { noInspector, runInspect } from '../inspect/requests.ts';
 
 export interface HandlerContext extends JobRunContext {
   onProgress(progress: TrainProgress): void;
@@ -42,7 +43,15 @@ const score: Handler<'score'> = async (engine, p, ctx) => {
   return { base, tuned };
 };
 
-const handlers: { [K in JobKind]: Handler<K> } = { train, story, score };
+const inspect: Handler<'inspect'> = async (engine, p, ctx) => {
+  if (!engine.inspect) throw noInspector();
+  stopIfCancelled(ctx.signal);
+  const result = await runInspect(engine.inspect, p, { slice: ctx.slice, signal: ctx.signal });
+  stopIfCancelled(ctx.signal);
+  return result;
+};
+
+const handlers: { [K in JobKind]: Handler<K> } = { train, story, score, inspect };
 
 export function runHandler<K extends JobKind>(engine: Engine, kind: K, params: JobParamsByKind[K], ctx: HandlerContext): Promise<JobResultByKind[K]> {
   return (handlers[kind] as Handler<K>)(engine, params, ctx);

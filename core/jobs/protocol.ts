@@ -9,8 +9,9 @@ import type { SamplingOverrides, ScoreResult, StoryResult, TrainParams, TrainPro
 import type { HubProgress } from '../model/hub.ts';
 import { QuijoteError, type ErrorCode } from '../errors.ts';
 import type { Place } from '../place.ts';
+import { isInspectParams, type InspectParams, type InspectResult } from '../inspect/requests.ts';
 
-export type JobKind = 'train' | 'story' | 'score';
+export type JobKind = 'train' | 'story' | 'score' | 'inspect';
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** What each kind of job takes. Paths are the compute side's (a remote worker resolves them in its model store). */
@@ -21,12 +22,15 @@ export interface JobParamsByKind {
   story: { prompt: string; seed: number; modelDir: string; sampling?: SamplingOverrides };
   /** Mean next-token loss of `text` under the base model and, when `modelDir` is set, the class model. */
   score: { text: string; modelDir: string | null };
+  /** One model-inspection view comparing the base model with the class model (core/inspect/requests.ts). */
+  inspect: InspectParams;
 }
 
 export interface JobResultByKind {
   train: TrainResult;
   story: { base: StoryResult; tuned: StoryResult };
   score: { base: ScoreResult; tuned: ScoreResult | null };
+  inspect: InspectResult;
 }
 
 export interface JobOwner {
@@ -89,7 +93,7 @@ export type ComputeEvent =
   /** The base model is being downloaded from the Hub before `ready` (first start). */
   | { type: 'download'; progress: HubProgress };
 
-export const JOB_KINDS: readonly JobKind[] = ['train', 'story', 'score'];
+export const JOB_KINDS: readonly JobKind[] = ['train', 'story', 'score', 'inspect'];
 
 export function infoOf(request: JobRequest): JobInfo {
   return {
@@ -156,6 +160,9 @@ function checkParams(kind: JobKind, p: unknown): void {
       return;
     case 'score':
       if (!isString(p.text) || !(p.modelDir === null || isString(p.modelDir))) bad('score params');
+      return;
+    case 'inspect':
+      if (!isInspectParams(p)) bad('inspect params');
       return;
   }
 }

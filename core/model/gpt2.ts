@@ -33,9 +33,14 @@ export interface ForwardOptions {
   lora?: LoraSet | null;
   /** Seeds for dropout masks, drawn from the trainer's RNG so runs are reproducible. */
   nextSeed?: () => number;
+  /**
+   * Inspection only: when given, each layer pushes its attention probabilities [B, H, T, S] (after the causal
+   * mask and softmax, before dropout) here. The caller owns them. Left out, the normal path is unchanged.
+   */
+  attentions?: tf.Tensor4D[] | null;
 }
 
-interface Ctx { model: GPT2; training: boolean; lora: LoraSet | null; nextSeed: () => number }
+interface Ctx { model: GPT2; training: boolean; lora: LoraSet | null; nextSeed: () => number; attentions: tf.Tensor4D[] | null }
 
 function dropout(x: tf.Tensor, rate: number, ctx: Ctx): tf.Tensor {
   return ctx.training && rate > 0 ? dropoutOp(x, rate, ctx.nextSeed()) : x;
@@ -106,7 +111,7 @@ function attention(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null)
   const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * H, D]), [0, 2, 1, 3]); // [B, 3H, T, D]
   let [q, k, v] = tf.split(heads, 3, 1) as tf.Tensor4D[]; // each [B, H, T, D]
   let y: tf.Tensor;
-  if (!past && T > 1 && tf.getBackend() === 'wasm') {
+  if (!past && T > 1 && tf.getBackend() === 'wasm' && !ctx.attentions) {
     const rate = ctx.model.config.attnPdrop;
     const keep = ctx.training && rate > 0 ? (tf.dropout(tf.ones([B * H, T, T]), rate, undefined, ctx.nextSeed()) as tf.Tensor3D) : null;
     const r3 = (t: tf.Tensor4D) => tf.reshape(t, [B * H, T, D]) as tf.Tensor3D;
@@ -120,7 +125,9 @@ function attention(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null)
     let att = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, S]
     if (scale !== 1) att = tf.mul(att, scale);
     if (T > 1) att = tf.add(att, causalMask(T, S));
-    att = dropout(tf.softmax(att), ctx.model.config.attnPdrop, ctx);
+    att = tf.softmax(att);
+    ctx.attentions?.push(att as tf.Tensor4D);
+    att = dropout(att, ctx.model.config.attnPdrop, ctx);
     y = matmul(att, v);
   }
   const y2 = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, C]); // [B*T, C]
@@ -150,7 +157,7 @@ function block(x: tf.Tensor3D, l: number, ctx: Ctx, past: LayerCache | null): { 
  * Positions continue after the cached ones.
  */
 export function hidden(model: GPT2, ids: tf.Tensor2D, opts: ForwardOptions = {}): { h: tf.Tensor3D; cache: KVCache } {
-  const ctx: Ctx = { model, training: opts.training ?? false, lora: opts.lora ?? null, nextSeed: opts.nextSeed ?? (() => Math.floor(Math.random() * 2 ** 31)) };
+  const ctx: Ctx = { model, training: opts.training ?? false, lora: opts.lora ?? null, nextSeed: opts.nextSeed ?? (() => Math.floor(Math.random() * 2 ** 31)), attentions: opts.attentions ?? null };
   const { nEmbd: C, nLayer, nPositions, embdPdrop, layerNormEpsilon: eps } = model.config;
   const [B, T] = ids.shape;
   const t0 = opts.past?.[0]?.k.shape[2] ?? 0;

@@ -22,6 +22,7 @@ import { bookLoader } from '../text/book.ts';
 import { writeSelectedLines } from '../text/source.ts';
 import { evaluateLoss, lmLoss } from '../train/loss.ts';
 import { finetune, type FinetuneSummary } from './finetune.ts';
+import { createInspector } from '../inspect/inspector.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 
 /** What the engine needs from the configuration (config/index.ts's AppConfig fits; the CLI overrides fields). */
@@ -192,6 +193,17 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
       return mapOutOfMemory('evaluation', () => evaluateLoss(m.model, groupTexts(m.tokenizer.encode(evalText), blockSize)));
     },
+
+    // Inspection views (core/inspect): the pair is fetched inside each GPU slice, like story and score.
+    inspect: createInspector({
+      pairFor: async (dir) => {
+        const [{ base }, cls] = [await ready(), await modelFor(dir)];
+        return { base: { model: base.model }, cls: { model: cls.model }, tokenizer: base.tokenizer };
+      },
+      heldOutLines: async () => { const { lines } = await bookLines(); return lines.slice(lines.length - settings.ml.evalLines); },
+      generationConfig,
+      blockSize: settings.ml.blockSize,
+    }),
 
     dispose() {
       for (const m of tuned.values()) disposeModel(m.model);

@@ -1,6 +1,6 @@
 /**
  * A tiny monospace bitmap font for server-side PNG text: printable ASCII (32–126) plus the Spanish letters
- * áéíóúüñÁÉÍÓÚÜÑ and ¿¡. Drawn for this project (not copied from another font).
+ * áéíóúüñÁÉÍÓÚÜÑ and ¿¡, the book's «»—–‘’“”… and àèìòùïçÇ. Drawn for this project (not copied from another font).
  *
  * Cell: 5 columns x 11 rows. Rows 0–1 hold accents of capitals, rows 2–8 the 7-row body (cap height 7,
  * x-height 5, baseline on row 8), rows 9–10 descenders. Each glyph is 11 base-32 digits, one per row from
@@ -34,6 +34,10 @@ const TABLE: Record<string, string> = {
   "¿": '00004048ghe', "á": '0024e1fhf00', "é": '0024ehvge00', "í": '0024c444e00', "ó": '0024ehhhe00', "ú": '0024hhhjd00',
   "Á": '24ehhvhhh00', "É": '24vgguggv00', "Í": '24e44444e00', "Ó": '24ehhhhhe00', "Ú": '24hhhhhhe00', "ñ": '00dimphhh00',
   "Ñ": 'dihhpljhh00', "ü": '00a0hhhjd00', "Ü": 'a0hhhhhhe00',
+  // Punctuation of the book's text and a few more Latin letters (quotes of dialogue, dashes, ellipsis).
+  "«": '00009i90000', "»": '0000i9i0000', "—": '00000v00000', "–": '00000e00000', "‘": '00480000000', "’": '00448000000',
+  "“": '00aa0000000', "”": '00aa0000000', "…": '00000000l00', "·": '00000400000', "à": '0084e1fhf00', "è": '0084ehvge00',
+  "ì": '0084c444e00', "ò": '0084ehhhe00', "ù": '0084hhhjd00', "ï": '00a0c444e00', "ç": '0000egghe48', "Ç": '00ehggghe48', "−": '00000v00000', "α": '0000diiid00',
 };
 
 const decoded = new Map<string, Uint8Array>();

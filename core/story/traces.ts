@@ -18,6 +18,16 @@ export interface CorpusIndex {
   /** minN-gram key → first position; `next[p]` chains the other positions (-1 ends) */
   readonly heads: ReadonlyMap<string, number>;
   readonly next: Int32Array;
+  /** index of the corpus line each word comes from */
+  readonly lineOf: Int32Array;
+}
+
+/** The longest copied passage: its words in the story's spelling and where it starts in the corpus. */
+export interface LongestTrace {
+  text: string;
+  words: number;
+  /** index (0-based) of the corpus line where the copied passage begins */
+  line: number;
 }
 
 export interface CorpusTraces {
@@ -27,6 +37,10 @@ export interface CorpusTraces {
   highlighted: string;
   /** fraction of the story's words inside a span (0 when the story has no words) */
   coverage: number;
+  /** the longest span (the first of equal ones), or null when nothing was copied */
+  longest: LongestTrace | null;
+  /** words of the story */
+  words: number;
 }
 
 function normalizeWord(w: string): string {
@@ -50,7 +64,8 @@ export function buildCorpusIndex(corpusLines: readonly string[], minN: number = 
   checkMinN(minN);
   const vocab = new Map<string, number>();
   const list: number[] = [];
-  for (const line of corpusLines) {
+  const lines: number[] = [];
+  for (const [li, line] of corpusLines.entries()) {
     for (const m of line.matchAll(WORD)) {
       const w = normalizeWord(m[0]);
       let id = vocab.get(w);
@@ -59,6 +74,7 @@ export function buildCorpusIndex(corpusLines: readonly string[], minN: number = 
         vocab.set(w, id);
       }
       list.push(id);
+      lines.push(li);
     }
   }
   const ids = Int32Array.from(list);
@@ -71,7 +87,7 @@ export function buildCorpusIndex(corpusLines: readonly string[], minN: number = 
     if (head !== undefined) next[p] = head;
     heads.set(key, p);
   }
-  return { minN, vocab, ids, heads, next };
+  return { minN, vocab, ids, heads, next, lineOf: Int32Array.from(lines) };
 }
 
 interface StoryWord {
@@ -109,6 +125,17 @@ function longestMatches(words: StoryWord[], index: CorpusIndex): number[] {
     out[i] = Math.max(best, floor);
   }
   return out;
+}
+
+/** First corpus position where the story's words [i, i + len) occur (the span is known to occur). */
+function corpusPosition(words: StoryWord[], index: CorpusIndex, i: number, len: number): number {
+  const sid = words.map((w) => w.id);
+  for (let p = index.heads.get(gramKey(sid, i, index.minN)) ?? -1; p >= 0; p = index.next[p]) {
+    let k = index.minN;
+    while (k < len && p + k < index.ids.length && index.ids[p + k] === sid[i + k]) k++;
+    if (k === len) return p;
+  }
+  return -1;
 }
 
 /**
@@ -153,5 +180,11 @@ export function findCorpusTraces(story: string, corpus: readonly string[] | Corp
     covered += b - a;
   }
   highlighted += story.slice(cursor);
-  return { ngrams, highlighted, coverage: words.length === 0 ? 0 : covered / words.length };
+  let longest: LongestTrace | null = null;
+  for (const [a, b] of spans) {
+    if (longest && b - a <= longest.words) continue;
+    const p = corpusPosition(words, index, a, b - a);
+    longest = { text: story.slice(words[a].start, words[b - 1].end), words: b - a, line: p >= 0 ? index.lineOf[p] : -1 };
+  }
+  return { ngrams, highlighted, coverage: words.length === 0 ? 0 : covered / words.length, longest, words: words.length };
 }

@@ -18,6 +18,8 @@ import { startBot, type RunningBot } from '../../bot/start.ts';
 import { isRepetitive } from '../../core/story/repetition.ts';
 import { cutStory } from '../../core/story/sentences.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
+import { measure, meterText } from '../../commands/meter.ts';
+import type { InspectParams, InspectResultOf } from '../../core/inspect/requests.ts';
 import type { PollRow, RunRow } from '../../core/store/types.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,6 +76,12 @@ export async function regenerate(services: Services, prompt: string, seed: numbe
   }).result;
 }
 
+/** One model view through the bot's compute client (the compute process runs it), for the numbers behind a picture. */
+export async function inspectVia<P extends InspectParams>(services: Services, params: P): Promise<InspectResultOf<P['view']>> {
+  const job = services.compute.submit({ kind: 'inspect', params, place: { platform: 'discord', teamId: 'test', channelId: 'test' }, owner: { id: 'test' } });
+  return (await job.result) as InspectResultOf<P['view']>;
+}
+
 export interface StartedBot {
   bot: RunningBot;
   /** Everything the bot wrote to its console. */
@@ -120,6 +128,8 @@ export interface RevealFacts {
   /** The fine-tuned story with its traces in bold, and the share of its words inside them. */
   highlighted: string;
   coverage: string;
+  /** The memorization meter's lines for the fine-tuned story. */
+  meter: string;
 }
 
 /** What /reveal must say about a poll, computed independently from the stored stories and the training lines. */
@@ -147,6 +157,7 @@ export async function revealFacts(services: Services, pollId: number): Promise<R
     ngrams,
     highlighted: clip(traces.highlighted.trim(), 1000),
     coverage: formatPercent('es', traces.coverage),
+    meter: meterText(services, measure(tuned.text, lines)),
   };
 }
 

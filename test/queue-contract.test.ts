@@ -94,7 +94,7 @@ for (const t of [local, bull]) {
         assert.match(s.tuned.text, /Mancha/);
         assert.equal(tr.info.status, 'running', 'the training is still going when the story is back');
         await tr.result;
-        assert.deepEqual(r.engine.events, ['train:1', 'train:2', 'story:base', 'story:tuned', 'train:3', 'train:4']);
+        assert.deepEqual(r.engine.events, ['train:1', 'train:2', 'story:base', 'story:tuned', 'train:3', 'train:4', 'eval:after']);
       } finally { await r.close(); }
     });
 

@@ -23,7 +23,7 @@ export interface TrainProgress {
 }
 
 export interface TrainResult {
-  modelDir: string; // folder loadable by Engine.story/score and by Hugging Face Python
+  modelDir: string; // folder loadable by Engine.story/score and by Hugging Face Python (LoRA: a PEFT adapter of the base)
   lines: number;
   epochs: number;
   lr: number;
@@ -61,6 +61,12 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal; // cancellation at the next optimizer-step boundary (rejects with QuijoteError CANCELLED)
   slice?: GpuSlice;
+  /**
+   * Called once the class model folder is complete and before the after-training evaluation, which then runs
+   * through `slice` a few blocks at a time: the bot can post the blind poll (two stories) right away and edit
+   * the perplexity line in when `train()` resolves. `train()`'s result still carries evalLossAfter.
+   */
+  onSaved?: (info: { modelDir: string; evalLossBefore: number }) => void;
 }
 
 export interface Engine {

@@ -22,6 +22,7 @@ export function makeEngine(settings: EngineSettings, json = false, libraryPath: 
   const status = statusWriter(process.stderr, () => Date.now());
   return createEngine(settings, {
     now: () => performance.now(),
+    date: () => new Date(),
     log: json ? () => {} : (l) => err(`· ${l}`),
     onDownload: (p) => status(`descargando ${formatProgress(p)}`, p.total !== null && p.bytes >= p.total),
     libraryPath: libraryPath ?? undefined,
@@ -74,7 +75,8 @@ const generateCmd: Command = async (c) => {
   return 0;
 };
 
-export async function runTraining(c: CliContext, engine: QuijoteEngine) {
+/** `merged`: LoRA also writes a merged model.safetensors (`quijote train`, for from_pretrained without PEFT). */
+export async function runTraining(c: CliContext, engine: QuijoteEngine, merged = true) {
   const status = statusWriter(process.stderr, () => Date.now());
   const s = engine.settings;
   const controller = new AbortController();
@@ -82,7 +84,7 @@ export async function runTraining(c: CliContext, engine: QuijoteEngine) {
   process.once('SIGINT', onSigint);
   try {
     const method = c.flags.method && c.flags.method !== 'auto' ? (c.flags.method as 'full' | 'lora') : undefined;
-    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize }, finalDir(c), {
+    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize, mergedCopy: merged || c.flags.merged === true }, finalDir(c), {
       signal: controller.signal,
       onProgress: c.flags.json ? undefined : (p) => status(trainLine(p), p.step === p.totalSteps),
     });
@@ -118,7 +120,12 @@ function trainedFrom(tunedDir: string): { base_model?: string; text?: string } {
   }
 }
 
-export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine) {
+/**
+ * Both stories and both eval losses. `known`: losses the caller already has (the demo's training computed them);
+ * otherwise the engine's evalLoss, which reads the base's from the eval-loss cache and the class model's from its
+ * training_summary.json when they were measured on the same eval set.
+ */
+export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine, known?: { base: number; tuned: number }) {
   const from = trainedFrom(tunedDir);
   const s0 = settingsFrom(c.config, c.flags);
   // Same base model and same evaluation text as the training, unless the flags say otherwise.
@@ -130,7 +137,7 @@ export async function compareStories(c: CliContext, prompt: string, tunedDir: st
   const e = engine ?? makeEngine(settings, c.flags.json, c.config.libraryPath);
   const seed = intFlag(c.flags, 'seed', settings.ml.seed);
   const [before, after] = [await e.story(prompt, null, { seed }), await e.story(prompt, tunedDir, { seed })];
-  const [lossBefore, lossAfter] = [await e.evalLoss(null), await e.evalLoss(tunedDir)];
+  const [lossBefore, lossAfter] = known ? [known.base, known.tuned] : [await e.evalLoss(null), await e.evalLoss(tunedDir)];
   return {
     prompt,
     base: { model: settings.model, ...before, eval_loss: lossBefore, perplexity: Math.exp(lossBefore) },
@@ -153,7 +160,7 @@ const story: Command = async (c) => {
   const prompt = textArg(c, 'el prompt');
   const tuned = c.flags.model ? resolve(c.flags.model) : finalDir(c);
   if (c.flags.compare) {
-    if (!existsSync(join(tuned, 'config.json'))) {
+    if (!existsSync(join(tuned, 'config.json')) && !existsSync(join(tuned, 'adapter_config.json'))) {
       throw new QuijoteError('MODEL_NOT_FOUND', `No hay modelo afinado en ${tuned}.`, { hint: 'Entrena primero con `quijote train --lines 100` o pasa --model CARPETA.' });
     }
     const r = await compareStories(c, prompt, tuned);
@@ -184,9 +191,10 @@ const demo: Command = async (c) => {
     }
     throw e;
   }
-  const r = await runTraining(c, engine);
+  const r = await runTraining(c, engine, false); // the demo serves the LoRA adapter; --merged also writes the full copy
   if (!c.flags.json) out(`eval_loss: ${r.evalLossBefore.toFixed(4)} → ${r.evalLossAfter.toFixed(4)} (${r.optimizerSteps} pasos, ${r.seconds.toFixed(1)} s)`);
-  const cmp = await compareStories({ ...c, flags: { ...c.flags, base: settings.model } }, c.flags.prompt ?? c.config.defaultPrompt, r.modelDir, engine);
+  const cmp = await compareStories({ ...c, flags: { ...c.flags, base: settings.model } }, c.flags.prompt ?? c.config.defaultPrompt, r.modelDir, engine,
+    { base: r.evalLossBefore, tuned: r.evalLossAfter });
   if (c.flags.json) printJson({ train: { ...r, trainLines: undefined }, stories: cmp }); else printComparison(cmp);
   return 0;
 };

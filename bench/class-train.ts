@@ -7,7 +7,10 @@
  *   load (backend + base model), eval_before (or its cache look-up), train, save, poll_ready (both stories done),
  *   eval_after (the perplexity line), total. Round 1 starts with an empty DATA_DIR (cold eval-loss cache);
  *   further rounds (--rounds N) are the next /train of the same bot (warm cache, base already resident).
- * The base folder is bench/random-folder.ts' (random weights, the mini's tokenizer), made once under the temp dir.
+ * Each round ends with a /score of one line on both models; with --rounds 10 the report's `growth` is the
+ * no-memory-growth check (RSS and wasm heap after round 10 − after round 1).
+ * The base folder is bench/random-folder.ts' (random weights, the mini's tokenizer), made once under the temp dir,
+ * or --class-model DIR.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,10 +37,14 @@ export interface ClassTrainRound {
   eval_loss_before: number;
   eval_loss_after: number;
   method: string;
-  memory: MemorySnapshot;
+  memory: MemorySnapshot; // after the round's /train, both stories and both /score
 }
 
-export interface ClassTrainResult { kind: 'class-train'; lines: number; model_dir: string; rounds: ClassTrainRound[] }
+export interface ClassTrainResult {
+  kind: 'class-train'; lines: number; model_dir: string; rounds: ClassTrainRound[];
+  /** Last round − first round (with ≥ 2 rounds): live tensors, tensor bytes, wasm heap and RSS in MB. */
+  growth: { tensors: number; bytes: number; wasm_heap_mb: number | null; rss_mb: number } | null;
+}
 
 export async function classTrain(o: ClassTrainOptions): Promise<ClassTrainResult> {
   const modelDir = o.modelDir ?? await writeRandomModelFolder(join(tmpdir(), `quijote-bench-124m-seed${o.seed}`), join(o.sharedDir, 'models', 'es-novelas-mini'), o.seed);
@@ -68,6 +75,9 @@ export async function classTrain(o: ClassTrainOptions): Promise<ClassTrainResult
       });
       const tDone = performance.now();
       await poll;
+      // The class then asks /score of a line (base and class model), as in the bot.
+      const line = 'En un lugar de la Mancha, de cuyo nombre no quiero acordarme, no ha mucho tiempo que vivía un hidalgo';
+      await Promise.all([engine.score(line, null, { slice }), engine.score(line, outDir, { slice })]);
       const p = r.phases;
       rounds.push({
         round, eval_cache: p.evalBeforeCached ? 'warm' : 'cold',
@@ -82,5 +92,10 @@ export async function classTrain(o: ClassTrainOptions): Promise<ClassTrainResult
     engine.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { kind: 'class-train', lines: o.lines, model_dir: modelDir, rounds };
+  const [a, b] = [rounds[0]?.memory, rounds.at(-1)?.memory];
+  const growth = rounds.length >= 2 && a && b ? {
+    tensors: b.num_tensors - a.num_tensors, bytes: b.num_bytes - a.num_bytes, rss_mb: Math.round((b.rss_mb - a.rss_mb) * 10) / 10,
+    wasm_heap_mb: a.wasm_heap_bytes !== null && b.wasm_heap_bytes !== null ? Math.round(((b.wasm_heap_bytes - a.wasm_heap_bytes) / 2 ** 20) * 10) / 10 : null,
+  } : null;
+  return { kind: 'class-train', lines: o.lines, model_dir: modelDir, rounds, growth };
 }

@@ -128,6 +128,7 @@ export class FakeEngine implements Engine {
       curve.push({ step, loss });
       progress(step, loss);
     }
+    options.onSaved?.({ modelDir: outDir, evalLossBefore: 4.2 }); // as the real engine: saved, then the after-training evaluation
     return {
       modelDir: outDir, lines: params.lines, epochs, lr, method: 'full',
       evalLossBefore: 4.2, evalLossAfter: 3.1, perplexityBefore: Math.exp(4.2), perplexityAfter: Math.exp(3.1),

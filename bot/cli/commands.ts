@@ -37,9 +37,21 @@ function textArg(c: CliContext, what: string): string {
 
 const finalDir = (c: CliContext) => resolve(c.flags.out ?? c.config.outDir, 'final');
 
+/**
+ * --model DIR may be a LoRA adapter folder (what /train and `quijote demo` save): the engine then loads the base
+ * it was trained from (training_summary.json, or --base) and applies the adapter to it.
+ */
+function servedModel(c: CliContext, dir: string | undefined): { model: string; classDir: string | null } {
+  if (dir && existsSync(join(dir, 'adapter_config.json')) && !existsSync(join(dir, 'config.json'))) {
+    return { model: c.flags.base ?? trainedFrom(dir).base_model ?? c.config.model, classDir: resolve(dir) };
+  }
+  return { model: dir ?? c.flags.model ?? c.config.model, classDir: null };
+}
+
 const score: Command = async (c) => {
-  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json, c.config.libraryPath);
-  const r = await engine.score(textArg(c, 'el texto'), null);
+  const served = servedModel(c, c.flags.model);
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model: served.model }, c.flags.json, c.config.libraryPath);
+  const r = await engine.score(textArg(c, 'el texto'), served.classDir);
   if (c.flags.json) printJson(r);
   else out(`tokens: ${r.tokens}\nloss: ${r.loss.toFixed(4)}\nperplejidad: ${r.perplexity.toFixed(2)}`);
   return 0;
@@ -167,9 +179,11 @@ const story: Command = async (c) => {
     if (c.flags.json) printJson(r); else printComparison(r);
     return 0;
   }
-  const model = c.flags.model ?? (existsSync(join(tuned, 'config.json')) ? tuned : c.config.model);
-  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model }, c.flags.json, c.config.libraryPath);
-  const r = await engine.story(prompt, null, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
+  const found = c.flags.model ?? (existsSync(join(tuned, 'config.json')) || existsSync(join(tuned, 'adapter_config.json')) ? tuned : undefined);
+  const served = servedModel(c, found);
+  const model = served.classDir ?? served.model;
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model: served.model }, c.flags.json, c.config.libraryPath);
+  const r = await engine.story(prompt, served.classDir, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
   if (c.flags.json) printJson({ model, ...r });
   else {
     out(r.text);

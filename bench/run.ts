@@ -174,6 +174,11 @@ export function summaryLine(e: WorkloadEntry): string {
   const r = e.result!;
   const h = headline(r);
   const torch = e.torch?.ok ? torchHeadline(e.name, e.torch.result!).best : undefined;
+  if (r.kind === 'two-models') return `${e.name}: ${r.steps.map((x) => `${x.what} ${fmt(x.seconds)} s (montón ${fmt(x.memory.wasm_heap_bytes === null ? undefined : x.memory.wasm_heap_bytes / 2 ** 20, 0)} MB)`).join(' · ')}`;
+  if (r.kind === 'class-train') {
+    const x = r.rounds[0].seconds;
+    return `${e.name}: ${fmt(h!.ours)} tok/s de entrenamiento · encuesta lista en ${fmt(x.poll_ready)} s · total ${fmt(x.total)} s` + (torch !== undefined ? ` · torch ${fmt(torch)} · ×${fmt(e.ratio, 2)}` : '');
+  }
   if (!h) {
     const m = r as Extract<WorkloadResult, { kind: 'memory' }>;
     return `${e.name}: ${m.iterations} iteraciones, Δtensores ${m.tensors_delta}, Δbytes ${m.bytes_delta}, Δheap wasm ${fmt(m.wasm_heap_delta_mb ?? undefined)} MB, ΔRSS ${fmt(m.rss_delta_mb)} MB`;

@@ -11,10 +11,11 @@ import { backendRecord, memorySnapshot, type BackendRecord, type MemorySnapshot 
 import { generationGrowth, trainingGrowth, type GrowthReport } from './memory.ts';
 import { generateBench, trainBench, TORCH_PROMPT, type GenerateBenchResult, type TrainBenchResult } from './workloads.ts';
 import { classTrain, type ClassTrainResult } from './class-train.ts';
+import { twoModels, type TwoModelsResult } from './two-models.ts';
 
-export const WORKLOAD_NAMES = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', '124m-full', 'memory-generate', 'memory-train', 'class-train-124m'] as const;
+export const WORKLOAD_NAMES = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', '124m-full', 'memory-generate', 'memory-train', 'class-train-124m', 'two-models-124m'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
-/** What `quijote bench` runs without --only (124m-full and class-train-124m are opt-in: minutes each on a CPU). */
+/** What `quijote bench` runs without --only (124m-full, class-train-124m and two-models-124m are opt-in: minutes each on a CPU). */
 export const DEFAULT_WORKLOADS: WorkloadName[] = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', 'memory-generate', 'memory-train'];
 
 export interface WorkloadSpec {
@@ -44,7 +45,7 @@ export interface WorkloadSpec {
   classModelDir?: string;
 }
 
-export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport | ClassTrainResult) & {
+export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport | ClassTrainResult | TwoModelsResult) & {
   name: WorkloadName;
   model: string;
   params: number;
@@ -91,6 +92,10 @@ export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
   if (spec.name === 'class-train-124m') {
     const r = await classTrain({ sharedDir: spec.sharedDir ?? '../shared', backend: spec.backend, wasmThreads: spec.wasmThreads, seed: spec.seed || 42, rounds: spec.rounds ?? 1, lines: spec.lines ?? 100, modelDir: spec.classModelDir });
     return { name: spec.name, model: r.model_dir, params: 124_439_808, backend, load_ms: r.rounds[0].seconds.load * 1000, ...r, end: memorySnapshot() };
+  }
+  if (spec.name === 'two-models-124m') {
+    const r = await twoModels(8, 8, spec.seed);
+    return { name: spec.name, model: 'gpt2-124m (random weights) ×2', params: 2 * 124_439_808, backend, load_ms: r.steps[0].seconds * 1000, ...r, end: memorySnapshot() };
   }
   const t0 = performance.now();
   const { model, label } = await loadFor(spec);

@@ -3,23 +3,20 @@ import { translator } from '../commands/messages.ts';
 import { PollMessages } from '../commands/poll-messages.ts';
 import type { Logger, Services } from '../commands/types.ts';
 import type { AppConfig } from '../config/index.ts';
-import type { Engine } from '../core/engine.ts';
-import { createJobQueue } from '../core/jobs/memory-queue.ts';
-import type { JobQueue } from '../core/jobs/types.ts';
+import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Rng } from '../core/sample/rng.ts';
 import type { Store } from '../core/store/store.ts';
 import type { Clock } from '../core/store/types.ts';
 
 export interface CreateServicesOptions {
   config: AppConfig;
-  engine: Engine;
+  compute: ComputeClient;
+  text: TextService;
   store: Store;
   clock: Clock;
   /** Seeded generator (core/sample/rng.ts createRng) for poll order and story seeds. */
   random: Rng;
   logger?: Logger;
-  /** Defaults to the in-process p-queue implementation. */
-  jobs?: JobQueue;
 }
 
 /** One line per event on stderr, with an ISO timestamp from the given clock. */
@@ -36,9 +33,9 @@ export function consoleLogger(clock: Clock, write: (line: string) => void = (l) 
 export function createServices(o: CreateServicesOptions): Services {
   const locale = o.config.locale;
   return {
-    engine: o.engine,
+    compute: o.compute,
+    text: o.text,
     store: o.store,
-    jobs: o.jobs ?? createJobQueue({ clock: o.clock }),
     config: o.config,
     locale,
     t: translator(locale),

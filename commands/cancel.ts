@@ -12,15 +12,14 @@ export const cancel: Command = {
   options: [],
   async run(ctx) {
     const s = ctx.services;
-    const targets = s.jobs
-      .active()
-      .filter((j) => samePlace(j.place, ctx.place) && (ctx.user.isTeacher || j.ownerId === ctx.user.id));
+    const targets = (await s.compute.active()).filter((j) => samePlace(j.place, ctx.place) && (ctx.user.isTeacher || j.ownerId === ctx.user.id));
     if (targets.length === 0) {
       await ctx.reply({ text: s.t(ctx.user.isTeacher ? 'cancel.noneClass' : 'cancel.none'), ephemeral: true });
       return;
     }
     const wasRunning = targets.some((j) => j.status === 'running');
-    const cancelled = targets.filter((j) => s.jobs.cancel(j.id));
+    const cancelled: typeof targets = [];
+    for (const j of targets) if (await s.compute.cancel(j.id)) cancelled.push(j);
     s.logger.info(`cancel by ${ctx.user.id}: jobs ${cancelled.map((j) => j.id).join(', ')}`);
     const text = [s.t('cancel.done', { jobs: cancelled.map((j) => jobLine(s, j)).join('; ') })];
     if (wasRunning) text.push(s.t('cancel.runningNote'));

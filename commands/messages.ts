@@ -3,7 +3,8 @@
  * Placeholders are `{name}`; `t()` checks at compile time that every placeholder of the Spanish text is given.
  */
 
-export type Locale = 'es' | 'en';
+export type { Locale } from '../config/index.ts';
+import type { Locale } from '../config/index.ts';
 
 const es = {
   // ── shared ──
@@ -15,6 +16,7 @@ const es = {
   'error.MODEL_NOT_FOUND': 'no encuentro el modelo. Pide al profesorado que revise la instalación (README, sección «Modelos»).',
   'error.BACKEND_UNAVAILABLE': 'el motor de cálculo no está disponible en esta máquina. Revisa QUIJOTE_BACKEND en .env.',
   'error.GPU_ERROR': 'la GPU rechazó una operación y los resultados no serían fiables, así que paré. Pide al profesorado que pruebe WEBGPU_MATMUL=tfjs o QUIJOTE_BACKEND=wasm en .env (el detalle está en el registro del bot).',
+  'error.COMPUTE_CRASHED': 'el proceso de cálculo se detuvo a mitad del trabajo y ya se ha reiniciado; los demás trabajos siguen en la cola. Vuelve a intentarlo; si se repite, entrena con menos líneas o pide que se reduzca TRAIN_BS (el detalle está en el registro del bot).',
   'error.other': '{detail}',
   'queue.position': 'Posición en la cola: {position}.',
   'queue.running': 'En marcha ahora mismo.',
@@ -40,6 +42,7 @@ const es = {
   'train.progressCancelled': '🛑 Entrenamiento #{run} cancelado.',
   'train.progressFailed': '❌ Entrenamiento #{run} falló: {detail}',
   'train.done': '¡Modelo de la clase afinado con {lines} líneas del Quijote!\nPérdida de evaluación: {lossBefore} → {lossAfter}\nPerplejidad: {pplBefore} → {pplAfter}\nAhora votad a ciegas qué historia suena más a Cervantes.',
+  'train.saved': '¡Modelo de la clase afinado con {lines} líneas del Quijote! Ya podéis votar a ciegas qué historia suena más a Cervantes; la pérdida y la perplejidad llegan aquí en cuanto termine la evaluación.',
   'train.curveTitle': 'Entrenamiento #{run}: pérdida por paso',
   'train.curveAlt': 'Curva de pérdida del entrenamiento #{run}: de {first} a {last}',
   'train.pollFailed': 'No pude crear la votación automática: {detail} Prueba con `/story`.',
@@ -116,11 +119,21 @@ const es = {
   'start.platformFailed': 'No pude arrancar {platform}: {detail}',
   'start.allFailed': 'Ninguna plataforma arrancó; el bot se detiene.',
   'start.ready': 'quijote-bot en marcha en {platforms} (datos en {dataDir}, motor: {engine}).',
+  'start.computeStarting': 'arrancando',
   'start.interrupted': 'El entrenamiento #{run} de {place} se interrumpió al reiniciar el bot (estaba {status}); se avisará en su canal.',
   'start.noticeFailed': 'No pude avisar en {place} del entrenamiento #{run} interrumpido: {detail}',
   'start.stopping': 'Deteniendo quijote-bot…',
   'run.status.queued': 'en cola',
   'run.status.running': 'en marcha',
+  // ── reliability (issue 11): blind polls, hostile text, limits, faults ──
+  'poll.voted': 'Votos emitidos: {total} (el reparto se verá al revelar).',
+  'poll.fewSentences': '⚠️ La Historia {choice} solo tiene {sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).',
+  'reveal.detected': 'El {share} detectó la historia afinada ({votes} de {total}).',
+  'error.PROMPT_TOO_LONG': 'el comienzo es demasiado largo para el modelo (se cuenta en tokens, no en letras: un emoji o un símbolo raro ocupa varios). Acórtalo y vuelve a intentarlo.',
+  'error.NO_SPACE': 'el disco del servidor está lleno, así que no pude guardar el modelo. El modelo anterior de la clase sigue activo; pide a quien administra el bot que libere espacio (README, «Fiabilidad»).',
+  'story.promptInvisible': 'Tu comienzo solo tenía caracteres invisibles o de control. Escribe un comienzo de historia con letras de verdad.',
+  'queue.userLimit': 'Ya tienes {waiting} peticiones esperando turno (el máximo por persona es {max}). Espera a que salga una y vuelve a pedir; así todos tienen sitio.',
+  'queue.full': 'La cola está llena: hay {waiting} trabajos esperando. Vuelve a intentarlo dentro de unos {minutes} min.',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -134,6 +147,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'error.MODEL_NOT_FOUND': 'the model is missing. Ask a teacher to check the installation (README, "Models").',
   'error.BACKEND_UNAVAILABLE': 'the compute backend is not available on this machine. Check QUIJOTE_BACKEND in .env.',
   'error.GPU_ERROR': 'the GPU rejected an operation and the results would not be trustworthy, so I stopped. Ask a teacher to try WEBGPU_MATMUL=tfjs or QUIJOTE_BACKEND=wasm in .env (details are in the bot log).',
+  'error.COMPUTE_CRASHED': 'the compute process stopped in the middle of the job and has been restarted; the other jobs are still queued. Try again; if it happens again, train with fewer lines or ask for a smaller TRAIN_BS (details are in the bot log).',
   'error.other': '{detail}',
   'queue.position': 'Position in queue: {position}.',
   'queue.running': 'Running now.',
@@ -158,6 +172,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'train.progressCancelled': '🛑 Training #{run} cancelled.',
   'train.progressFailed': '❌ Training #{run} failed: {detail}',
   'train.done': 'The class model is fine-tuned on {lines} lines of Don Quixote!\nEval loss: {lossBefore} → {lossAfter}\nPerplexity: {pplBefore} → {pplAfter}\nNow vote blind for the story that sounds more like Cervantes.',
+  'train.saved': 'The class model is fine-tuned on {lines} lines of Don Quixote! You can vote blind for the story that sounds more like Cervantes now; the loss and perplexity will appear here as soon as the evaluation ends.',
   'train.curveTitle': 'Training #{run}: loss per step',
   'train.curveAlt': 'Loss curve of training #{run}: from {first} to {last}',
   'train.pollFailed': 'I could not create the automatic poll: {detail} Try `/story`.',
@@ -226,11 +241,21 @@ const en: { readonly [K in MessageKey]: string } = {
   'start.platformFailed': 'Could not start {platform}: {detail}',
   'start.allFailed': 'No platform started; the bot stops.',
   'start.ready': 'quijote-bot running on {platforms} (data in {dataDir}, engine: {engine}).',
+  'start.computeStarting': 'starting',
   'start.interrupted': 'Training #{run} of {place} was interrupted by the restart (it was {status}); its channel will be told.',
   'start.noticeFailed': 'Could not tell {place} about interrupted training #{run}: {detail}',
   'start.stopping': 'Stopping quijote-bot…',
   'run.status.queued': 'queued',
   'run.status.running': 'running',
+  // ── reliability (issue 11): blind polls, hostile text, limits, faults ──
+  'poll.voted': 'Votes cast: {total} (the split is shown at the reveal).',
+  'poll.fewSentences': '⚠️ Story {choice} has only {sentences} of 5 sentences: the model stopped early (a teacher can raise MAX_NEW_TOKENS to ~220 or lower TEMPERATURE to 0.8).',
+  'reveal.detected': '{share} detected the fine-tuned story ({votes} of {total}).',
+  'error.PROMPT_TOO_LONG': 'the opening is too long for the model (it is counted in tokens, not letters: an emoji or a rare symbol takes several). Shorten it and try again.',
+  'error.NO_SPACE': "the server's disk is full, so I could not save the model. The class's previous model stays active; ask the bot's admin to free some space (README, \"Fiabilidad\").",
+  'story.promptInvisible': 'Your opening had only invisible or control characters. Write a story opening with real letters.',
+  'queue.userLimit': 'You already have {waiting} requests waiting (the limit per person is {max}). Wait until one is done and ask again, so everyone gets a turn.',
+  'queue.full': 'The queue is full: {waiting} jobs are waiting. Try again in about {minutes} min.',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

@@ -45,6 +45,8 @@ export interface ProgressReporterOptions {
   intervalMs: number;
   render(p: TrainProgress): OutgoingMessage;
   logger: Logger;
+  /** finish() waits at most this long for the platform (default 15 s); the edit goes on in the background. */
+  finishTimeoutMs?: number;
 }
 
 export function createProgressReporter(o: ProgressReporterOptions): ProgressReporter {
@@ -89,7 +91,16 @@ export function createProgressReporter(o: ProgressReporterOptions): ProgressRepo
     async finish(message) {
       finished = true;
       pending = undefined;
-      await send(message);
+      // The job (and the lane behind it) never waits long for a slow or retrying platform.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          o.logger.warn(`progress: message ${o.handle.id} still not edited after ${o.finishTimeoutMs ?? 15_000} ms; carrying on`);
+          resolve();
+        }, o.finishTimeoutMs ?? 15_000);
+      });
+      await Promise.race([send(message), bound]);
+      clearTimeout(timer);
     },
     get edits() {
       return edits;

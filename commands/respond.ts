@@ -1,7 +1,8 @@
 /** Small helpers shared by the command modules: permissions, errors, options, queue positions, text sizes. */
 import { isQuijoteError } from '../core/errors.ts';
-import type { JobInfo } from '../core/jobs/types.ts';
+import type { JobInfo } from '../core/jobs/protocol.ts';
 import type { MessageKey } from './messages.ts';
+import { escapeMarkdown, graphemePrefix } from './text-safety.ts';
 import type { CommandContext, InteractionContext, Place, Services } from './types.ts';
 
 /** Answers a polite refusal (only the caller sees it) and returns false unless the caller is a teacher. */
@@ -11,7 +12,7 @@ export async function requireTeacher(ctx: InteractionContext, command: string): 
   return false;
 }
 
-const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE', 'GPU_ERROR'] as const;
+const KNOWN_ERRORS = ['CANCELLED', 'OUT_OF_MEMORY', 'MODEL_NOT_FOUND', 'BACKEND_UNAVAILABLE', 'GPU_ERROR', 'COMPUTE_CRASHED', 'PROMPT_TOO_LONG', 'NO_SPACE'] as const;
 type KnownError = (typeof KNOWN_ERRORS)[number];
 
 /** One line saying what went wrong, in the bot's language where the error code is known. */
@@ -28,10 +29,10 @@ export function errorDetail(services: Services, error: unknown): string {
 /** Logs a failed command and tells the caller (QuijoteErrors in words; anything else as an internal error). */
 export async function replyFailure(ctx: InteractionContext, command: string, error: unknown): Promise<void> {
   const s = ctx.services;
-  const text = isQuijoteError(error)
-    ? s.t('common.failed', { command, detail: errorDetail(s, error) })
-    : s.t('common.internal', { command });
-  if (isQuijoteError(error)) s.logger.warn(`/${command} by ${ctx.user.id} in ${placeLabel(ctx.place)}: ${error.code}: ${error.message}`);
+  // INTERNAL: an unexpected error, maybe from the compute process (plain errors cross the boundary as INTERNAL)
+  const known = isQuijoteError(error) && error.code !== 'INTERNAL';
+  const text = known ? s.t('common.failed', { command, detail: errorDetail(s, error) }) : s.t('common.internal', { command });
+  if (known) s.logger.warn(`/${command} by ${ctx.user.id} in ${placeLabel(ctx.place)}: ${error.code}: ${error.message}`);
   else s.logger.error(`/${command} by ${ctx.user.id} in ${placeLabel(ctx.place)} failed`, error);
   try {
     await ctx.reply({ text, ephemeral: true });
@@ -44,7 +45,7 @@ export function placeLabel(place: Place): string {
   return `${place.platform}:${place.teamId}/${place.channelId}`;
 }
 
-export function samePlace(a: { platform: string; teamId: string; channelId: string }, b: Place): boolean {
+export function samePlace(a: Place, b: Place): boolean {
   return a.platform === b.platform && a.teamId === b.teamId && a.channelId === b.channelId;
 }
 
@@ -61,26 +62,39 @@ export function stringOption(ctx: CommandContext, name: string): string {
 }
 
 /** "Posición en la cola: 2." or "En marcha ahora mismo." (empty once the job has finished). */
-export function positionText(services: Services, jobId: string): string {
-  const position = services.jobs.position(jobId);
+export async function positionText(services: Services, jobId: string): Promise<string> {
+  const position = await services.compute.position(jobId);
   if (position === undefined) return '';
   return position === 0 ? services.t('queue.running') : services.t('queue.position', { position });
 }
 
+/** Request ids are UUIDs; people read the first 8 characters. */
+export function shortJobId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
 export function jobLine(services: Services, job: JobInfo): string {
   return services.t('job.line', {
-    id: job.id,
+    id: shortJobId(job.id),
     kind: services.t(`job.kind.${job.kind}`),
     owner: job.ownerName ?? job.ownerId,
-    label: job.label ? ` (${job.label})` : '',
+    label: job.label ? ` (${escapeMarkdown(job.label)})` : '',
   });
 }
 
-/** Cuts text to `max` characters with an ellipsis, keeping **bold** markers paired. */
+/**
+ * Cuts text to at most `max` UTF-16 units with an ellipsis, between graphemes (never inside an emoji or an accented
+ * letter), keeping **bold** markers paired and never leaving a dangling Markdown escape.
+ */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - 1)).trimEnd();
-  if ((cut.match(/\*\*/g) ?? []).length % 2 === 1) cut += '**';
+  const bolds = (x: string) => (x.match(/\*\*/g) ?? []).length;
+  const cutTo = (n: number) => graphemePrefix(text, Math.max(0, n)).trimEnd().replace(/(?<!\\)((?:\\\\)*)\\$/, '$1');
+  let cut = cutTo(max - 1);
+  if (bolds(cut) % 2 === 1) {
+    cut = cutTo(max - 3);
+    if (bolds(cut) % 2 === 1) cut += '**';
+  }
   return `${cut}…`;
 }
 

@@ -4,6 +4,7 @@
  */
 import { formatPercent, t as translate } from './messages.ts';
 import { clip } from './respond.ts';
+import { escapeMarkdown } from './text-safety.ts';
 import type { Command } from './types.ts';
 
 export const MAX_LISTED_POLLS = 15;
@@ -27,7 +28,7 @@ export const results: Command = {
     const lines: string[] = [];
     for (const poll of polls) {
       const tally = s.store.tally(poll.id);
-      const prompt = clip(poll.prompt, 60);
+      const prompt = clip(escapeMarkdown(poll.prompt), 60);
       if (poll.status === 'closed') {
         const tuned = tally[poll.finetunedChoice];
         closedPolls++;

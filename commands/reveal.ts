@@ -7,6 +7,7 @@ import type { PollRow } from '../core/store/types.ts';
 import { formatPercent, t as translate } from './messages.ts';
 import { pollStories, refreshPollMessage } from './poll.ts';
 import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.ts';
+import { escapeMarkdown } from './text-safety.ts';
 import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
 
 export const MAX_NGRAMS = 12;
@@ -22,30 +23,33 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
   if (clicked) s.pollMessages.remember(poll.id, clicked);
   if (poll.status !== 'open' || !s.store.closePoll(poll.id)) {
     // e.g. revealed after a restart, when this message was out of reach: close it now
-    if (clicked) await refreshPollMessage(s, poll.id, clicked).catch((e: unknown) => s.logger.warn(`reveal: could not close poll #${poll.id}: ${String(e)}`));
     await ctx.reply({ text: t('vote.closed'), ephemeral: true });
+    if (clicked) void refreshPollMessage(s, poll.id, clicked);
     return;
   }
+  // The closing edit is requested, not awaited: it is the poll's next edit (after at most the one in flight) and
+  // /reveal answers without waiting behind vote edits. It logs its own failure.
+  void refreshPollMessage(s, poll.id);
   await ctx.defer();
   try {
-    await refreshPollMessage(s, poll.id).catch((e: unknown) =>
-      s.logger.warn(`reveal: could not close the message of poll #${poll.id}: ${e instanceof Error ? e.message : String(e)}`),
-    );
     const tally = s.store.tally(poll.id);
     const { a, b } = pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
     const run = s.store.getRun(poll.runId);
-    const lines = run ? await s.engine.trainingLines(run.params.lines) : [];
-    const traces = findCorpusTraces(tuned.text, lines);
+    const lines = run ? await s.text.trainingLines(run.params.lines) : [];
+    // Traces are found in the escaped text (words are the same), so the bold spans wrap literal, inert text.
+    const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
     const tunedVotes = tally[poll.finetunedChoice];
     const ngrams = traces.ngrams.slice(0, MAX_NGRAMS).map((g) => `«${clip(g, 80)}»`);
     const parts = [
       t('reveal.result', { poll: poll.id, choice: poll.finetunedChoice, a: tally.A, b: tally.B }) +
         ' ' +
-        (tally.total > 0 ? t('reveal.share', { share: formatPercent(s.locale, tunedVotes / tally.total) }) : t('reveal.noVotes')),
+        (tally.total > 0
+          ? t('reveal.detected', { share: formatPercent(s.locale, tunedVotes / tally.total), votes: tunedVotes, total: tally.total })
+          : t('reveal.noVotes')),
       t('reveal.traces', {
         coverage: formatPercent(s.locale, traces.coverage),
-        highlighted: (continuesPrompt(poll.prompt) ? `_${poll.prompt.trim()}_ ` : '') + clip(traces.highlighted.trim(), MAX_REVEAL_STORY_CHARS),
+        highlighted: (continuesPrompt(poll.prompt) ? `_${escapeMarkdown(poll.prompt.trim())}_ ` : '') + clip(traces.highlighted.trim(), MAX_REVEAL_STORY_CHARS),
       }),
       ngrams.length > 0 ? t('reveal.ngrams', { list: ngrams.join(', ') }) : t('reveal.noNgrams'),
     ];

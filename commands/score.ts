@@ -2,6 +2,8 @@
 import type { ScoreResult } from '../core/engine.ts';
 import { formatNumber, t as translate } from './messages.ts';
 import { clip, positionText, replyFailure, stringOption } from './respond.ts';
+import { admission } from './admission.ts';
+import { escapeMarkdown, sanitizeText } from './text-safety.ts';
 import type { Command, Services } from './types.ts';
 
 export const MAX_SCORE_CHARS = 1000;
@@ -23,37 +25,39 @@ export const score: Command = {
   options: [{ name: 'text', description: translate('es', 'cmd.score.opt.text'), type: 'string', required: true }],
   async run(ctx) {
     const s = ctx.services;
-    const text = stringOption(ctx, 'text');
+    const text = sanitizeText(stringOption(ctx, 'text')).text;
     if (text.length === 0 || text.length > MAX_SCORE_CHARS) {
       await ctx.reply({ text: s.t('score.badText', { max: MAX_SCORE_CHARS }), ephemeral: true });
       return;
     }
-    await ctx.defer();
+    const slot = admission(s).admit(ctx.user.id); // the same fair, bounded queue as /story
+    if (!slot.ok) {
+      await ctx.reply({ text: slot.text, ephemeral: true });
+      return;
+    }
     try {
+      await ctx.defer();
       const cls = s.store.findClass(ctx.place);
       const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
       const modelDir = run?.modelDir ?? null;
-      const job = s.jobs.submit({
+      const job = s.compute.submit({
         kind: 'score',
-        ownerId: ctx.user.id,
-        ownerName: ctx.user.displayName,
+        params: { text, modelDir },
         place: ctx.place,
+        owner: { id: ctx.user.id, name: ctx.user.displayName },
         label: clip(text, 40),
-        run: async ({ slice }) => {
-          const base = await s.engine.score(text, null, { slice });
-          const tuned = modelDir ? await s.engine.score(text, modelDir, { slice }) : null;
-          return { base, tuned };
-        },
       });
-      const handle = await ctx.reply({ text: s.t('score.working', { position: positionText(s, job.info.id) }) });
+      slot.ticket.bind(job);
+      const handle = await ctx.reply({ text: s.t('score.working', { position: await positionText(s, job.info.id) }) });
       const { base, tuned } = await job.result;
-      const shown = clip(text, 300);
+      const shown = clip(escapeMarkdown(text), 300);
       const ppl = (r: ScoreResult) => formatNumber(s.locale, r.perplexity, 2);
       const result = tuned
         ? s.t('score.result', { text: shown, base: ppl(base), tuned: ppl(tuned), verdict: verdict(s, base, tuned) })
         : s.t('score.baseOnly', { text: shown, base: ppl(base) });
       await handle.edit({ text: result });
     } catch (e) {
+      slot.ticket.release();
       await replyFailure(ctx, 'score', e);
     }
   },

@@ -10,9 +10,9 @@ export const status: Command = {
   async run(ctx) {
     const s = ctx.services;
     const t = s.t;
-    const running = s.jobs.active().filter((j) => j.status === 'running');
+    const running = (await s.compute.active()).filter((j) => j.status === 'running');
     const lines = [
-      t('status.queue', { queued: s.jobs.queuedCount() }),
+      t('status.queue', { queued: await s.compute.queuedCount() }),
       running.length > 0 ? t('status.running', { jobs: running.map((j) => jobLine(s, j)).join('; ') }) : t('status.idle'),
     ];
     const cls = s.store.findClass(ctx.place);
@@ -30,7 +30,7 @@ export const status: Command = {
     } else {
       lines.push(t('status.noModel'));
     }
-    lines.push(t('status.engine', { engine: s.engine.describe() }));
+    lines.push(t('status.engine', { engine: s.compute.describe() }));
     await ctx.reply({ text: lines.join('\n'), ephemeral: true });
   },
 };

@@ -2,17 +2,18 @@
  * /train lines:<n> [epochs] [lr] — teachers only. Fine-tunes the class's model in the background: one progress
  * message in the channel (throttled edits), then the eval metrics, the loss curve and an automatic blind poll.
  */
-import type { GpuSlice, TrainResult } from '../core/engine.ts';
+import type { TrainResult } from '../core/engine.ts';
 import { isQuijoteError } from '../core/errors.ts';
-import type { Job } from '../core/jobs/types.ts';
-import { renderLossCurve } from '../core/plot/loss-curve.ts';
+import type { JobHandle } from '../core/jobs/types.ts';
+import { renderOffThread } from '../core/plot/off-thread.ts';
 import { runModelDir } from '../core/store/paths.ts';
-import type { RunRow } from '../core/store/types.ts';
+import { runMetricsOf, type RunRow } from '../core/store/types.ts';
 import { formatDuration, formatNumber, t as translate } from './messages.ts';
 import { createBlindPoll } from './poll.ts';
 import { createProgressReporter, renderProgress } from './progress.ts';
+import { pruneClassRuns } from './runs-cleanup.ts';
 import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher } from './respond.ts';
-import type { Command, CommandContext, MessageHandle, Services } from './types.ts';
+import type { Command, CommandContext, MessageHandle } from './types.ts';
 
 export const MAX_EPOCHS = 20;
 export const MAX_LR = 0.1;
@@ -40,7 +41,7 @@ export const train: Command = {
 async function startTraining(ctx: CommandContext): Promise<void> {
   const s = ctx.services;
   const t = s.t;
-  const max = await s.engine.maxLines();
+  const max = await s.text.maxLines();
   const lines = numberOption(ctx, 'lines');
   if (lines === undefined || !Number.isInteger(lines) || lines < 1 || lines > max) {
     await ctx.reply({ text: t('train.badLines', { max }), ephemeral: true });
@@ -71,50 +72,28 @@ async function startTraining(ctx: CommandContext): Promise<void> {
     s.store.endRun(run.id, 'failed', 'could not post the progress message');
     throw e;
   }
-
-  let started = false;
-  const job = s.jobs.submit({
+  const job = s.compute.submit({
     kind: 'train',
-    ownerId: ctx.user.id,
-    ownerName: ctx.user.displayName,
+    params: { lines, epochs, lr, seed: s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id) },
     place: ctx.place,
+    owner: { id: ctx.user.id, name: ctx.user.displayName },
     label: t('train.label', { lines }),
-    run: async (jc) => {
-      started = true;
-      return executeTraining(ctx, run, progress, jc);
-    },
   });
-  watchUnstarted(s, job, run, progress, () => started);
+  superviseRun(ctx, run, progress, job).catch((e: unknown) => s.logger.error(`train #${run.id}: supervising the run failed`, e));
   await ctx.reply({
-    text: t('train.queued', { run: run.id, lines, epochs, lr: formatNumber(s.locale, lr, 6), position: positionText(s, job.info.id) }),
+    text: t('train.queued', { run: run.id, lines, epochs, lr: formatNumber(s.locale, lr, 6), position: await positionText(s, job.info.id) }),
     ephemeral: true,
   });
 }
 
-/** A job cancelled (or failed) before it started never ran executeTraining: close its run here. */
-function watchUnstarted(s: Services, job: Job<unknown>, run: RunRow, progress: MessageHandle, started: () => boolean): void {
-  job.result.catch(async (e: unknown) => {
-    if (started()) return;
-    const cancelled = isQuijoteError(e, 'CANCELLED');
-    s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
-    const text = cancelled
-      ? s.t('train.progressCancelled', { run: run.id })
-      : s.t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) });
-    await progress.edit({ text }).catch((err: unknown) => s.logger.warn(`train #${run.id}: could not edit progress: ${String(err)}`));
-  });
-}
-
-async function executeTraining(
-  ctx: CommandContext,
-  run: RunRow,
-  progressHandle: MessageHandle,
-  jc: { signal: AbortSignal; slice: GpuSlice },
-): Promise<TrainResult> {
+/**
+ * The run's one owner, from queued to its end: marks it running when compute starts it, edits the progress
+ * message, and ends it in exactly one place — done (results, loss curve, automatic poll), cancelled or failed.
+ */
+async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: MessageHandle, job: JobHandle<'train'>): Promise<void> {
   const s = ctx.services;
   const t = s.t;
-  const { lines, epochs, lr, seed } = run.params;
-  s.store.markRunRunning(run.id);
-  s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
+  const { lines, epochs, lr } = run.params;
   const reporter = createProgressReporter({
     handle: progressHandle,
     clock: s.clock,
@@ -122,49 +101,60 @@ async function executeTraining(
     render: (p) => ({ text: renderProgress(s, { id: run.id, lines }, p) }),
     logger: s.logger,
   });
+  job.onStarted(() => {
+    s.store.markRunRunning(run.id);
+    s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
+  });
+  job.onProgress((p) => reporter.update(p));
+  // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
+  let early: Promise<MessageHandle | undefined> | undefined;
+  job.onSaved(({ modelDir }) => {
+    early ??= (async () => {
+      const results = await ctx
+        .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
+        .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
+      await openPoll(ctx, { ...run, modelDir });
+      return results ?? undefined;
+    })();
+  });
 
   let result: TrainResult;
   try {
-    const outDir = runModelDir(s.config.dataDir, ctx.place, run.id);
-    result = await s.engine.train({ lines, epochs, lr, seed }, outDir, {
-      onProgress: (p) => reporter.update(p),
-      signal: jc.signal,
-      slice: jc.slice,
-    });
+    result = await job.result;
   } catch (e) {
-    const cancelled = isQuijoteError(e, 'CANCELLED') || jc.signal.aborted;
+    const cancelled = isQuijoteError(e, 'CANCELLED');
     s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
     if (cancelled) s.logger.info(`train #${run.id} cancelled`);
     else s.logger.error(`train #${run.id} failed`, e);
     await reporter.finish({
       text: cancelled ? t('train.progressCancelled', { run: run.id }) : t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) }),
     });
-    throw e;
+    await pruneClassRuns(s, run.classId); // a failed run's partial folder goes; the active model stays
+    return;
   }
 
-  const done = s.store.completeRun(run.id, {
-    metrics: {
-      method: result.method,
-      evalLossBefore: result.evalLossBefore,
-      evalLossAfter: result.evalLossAfter,
-      perplexityBefore: result.perplexityBefore,
-      perplexityAfter: result.perplexityAfter,
-      optimizerSteps: result.optimizerSteps,
-      seconds: result.seconds,
-    },
-    lossCurve: result.lossCurve,
-    modelDir: result.modelDir,
-  });
+  const done = s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
   s.logger.info(`train #${run.id} done: ppl ${result.perplexityBefore.toFixed(2)} → ${result.perplexityAfter.toFixed(2)}, ${result.modelDir}`);
+  await pruneClassRuns(s, run.classId);
   await reporter.finish({
     text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
   });
-  await announceResults(ctx, done, result);
+  if (early) {
+    await announceResults(ctx, done, result, await early); // the perplexity line follows in an edit
+  } else {
+    await announceResults(ctx, done, result);
+    await openPoll(ctx, done);
+  }
+}
+
+/** The automatic blind poll with the default prompt; a failure is said in the channel, not thrown. */
+async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
+  const s = ctx.services;
   try {
     await createBlindPoll(s, {
       place: ctx.place,
       classId: run.classId,
-      run: done,
+      run,
       prompt: s.config.defaultPrompt,
       ownerId: run.teacherId,
       ownerName: ctx.user.displayName,
@@ -172,12 +162,12 @@ async function executeTraining(
     });
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
-    await ctx.post({ text: t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);
+    await ctx.post({ text: s.t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);
   }
-  return result;
 }
 
-async function announceResults(ctx: CommandContext, run: RunRow, result: TrainResult): Promise<void> {
+/** The metrics and the loss curve: a new message, or an edit of the one posted when the model was saved. */
+async function announceResults(ctx: CommandContext, run: RunRow, result: TrainResult, saved?: MessageHandle): Promise<void> {
   const s = ctx.services;
   const t = s.t;
   const f = (n: number) => formatNumber(s.locale, n, 3);
@@ -193,7 +183,7 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
     const curve = result.lossCurve;
     image = {
       filename: `curva-perdida-${run.id}.png`,
-      data: renderLossCurve(curve, {
+      data: await renderOffThread('lossCurve', curve, {
         title: t('train.curveTitle', { run: run.id }),
         evalBefore: result.evalLossBefore,
         evalAfter: result.evalLossAfter,
@@ -208,7 +198,9 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
     s.logger.error(`train #${run.id}: could not draw the loss curve`, e);
   }
   try {
-    await ctx.post({ text, image, mentionUserId: run.teacherId });
+    const message = { text, image, mentionUserId: run.teacherId };
+    if (saved) await saved.edit(message);
+    else await ctx.post(message);
   } catch (e) {
     s.logger.error(`train #${run.id}: could not post the results`, e);
   }

@@ -3,8 +3,8 @@
  * into these contexts; commands never name Discord or Slack.
  */
 import type { AppConfig } from '../config/index.ts';
-import type { Engine } from '../core/engine.ts';
-import type { JobQueue } from '../core/jobs/types.ts';
+import type { ComputeClient, TextService } from '../core/jobs/types.ts';
+import type { Place } from '../core/place.ts';
 import type { Rng } from '../core/sample/rng.ts';
 import type { Store } from '../core/store/store.ts';
 import type { Clock } from '../core/store/types.ts';
@@ -49,12 +49,7 @@ export interface Caller {
   isTeacher: boolean; // adapters decide from platform roles/permissions/config
 }
 
-/** Where a command runs: a class is a (platform, team, channel) triple. */
-export interface Place {
-  platform: 'discord' | 'slack';
-  teamId: string; // Discord guild id or Slack team id
-  channelId: string;
-}
+export type { Place } from '../core/place.ts';
 
 export interface InteractionContext {
   place: Place;
@@ -85,7 +80,7 @@ export interface Command {
   name: string;
   description: string;
   options: OptionSpec[];
-  teacherOnly?: boolean; // adapters also publish it with default_member_permissions on Discord
+  teacherOnly?: boolean; // checked by the adapters and the handler; still registered visible on Discord (see bot/discord/spec.ts)
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -102,9 +97,11 @@ export interface Logger {
 
 /** Everything commands may use. Built once by bot/services.ts `createServices` (also in tests, with fakes). */
 export interface Services {
-  engine: Engine;
+  /** The one seam to the model: jobs as data, run by the compute process (bot/compute) or a worker. */
+  compute: ComputeClient;
+  /** The book's lines, without tensors (line limits, corpus traces). */
+  text: TextService;
   store: Store;
-  jobs: JobQueue;
   config: AppConfig;
   locale: Locale;
   /** The message catalogue bound to `locale`: t('story.notTrained'). */
@@ -119,10 +116,11 @@ export interface Services {
 }
 
 /**
- * What an adapter's start function may return (e.g. startDiscord/startSlack). `post` lets the bot write into a
- * class channel without an interaction (restart notices); both members are optional.
+ * What an adapter's start function returns: a running platform that can also write into a class channel
+ * without an interaction (restart notices) and edit a message posted by an earlier process (polls).
  */
 export interface PlatformRuntime {
-  post?(place: Place, message: OutgoingMessage): Promise<MessageHandle>;
-  stop?(): Promise<void>;
+  post(place: Place, message: OutgoingMessage): Promise<MessageHandle>;
+  edit(channelId: string, messageId: string, message: OutgoingMessage): Promise<void>;
+  stop(): Promise<void>;
 }

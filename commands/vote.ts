@@ -1,4 +1,8 @@
-/** The "Historia A" / "Historia B" buttons: one vote per person and poll, changeable; live count in the message. */
+/**
+ * The "Historia A" / "Historia B" buttons: one vote per person and poll, changeable. The voter's confirmation is
+ * sent first and never waits for the poll message: its edit is requested from the coalescing editor
+ * (commands/poll-messages.ts) and happens when the platform's rate limit allows, showing the latest count.
+ */
 import { isQuijoteError } from '../core/errors.ts';
 import { parseChoice, refreshPollMessage } from './poll.ts';
 import type { ButtonHandler } from './types.ts';
@@ -15,16 +19,14 @@ export const vote: ButtonHandler = {
       await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
       return;
     }
-    s.pollMessages.remember(poll.id, ctx.message);
-    const refresh = () =>
-      refreshPollMessage(s, poll.id, ctx.message).catch((e: unknown) =>
-        s.logger.warn(`vote: could not update poll #${poll.id}: ${e instanceof Error ? e.message : String(e)}`),
-      );
+    // The posted message's own handle (bot token) is kept; a click only brings one back after a restart.
+    s.pollMessages.rememberIfMissing(poll.id, ctx.message);
+    const refresh = () => void refreshPollMessage(s, poll.id);
     // A poll closed while its message was out of reach (e.g. /reveal after a restart) still shows its buttons:
     // the click closes the message too.
     const refuseClosed = async () => {
-      await refresh();
       await ctx.reply({ text: s.t('vote.closed'), ephemeral: true });
+      refresh();
     };
     if (poll.status !== 'open') return refuseClosed();
     let outcome;
@@ -34,13 +36,18 @@ export const vote: ButtonHandler = {
       if (isQuijoteError(e, 'FORBIDDEN')) return refuseClosed();
       throw e;
     }
-    await refresh();
     const text =
       outcome.previous === null
         ? s.t('vote.recorded', { choice })
         : outcome.previous === choice
           ? s.t('vote.same', { choice })
           : s.t('vote.changed', { previous: outcome.previous, choice });
-    await ctx.reply({ text, ephemeral: true });
+    // Blind polls show how many voted, so only a first vote changes the message; the live split also changes.
+    const changes = outcome.previous === null || (s.config.polls.liveSplit && outcome.previous !== choice);
+    try {
+      await ctx.reply({ text, ephemeral: true });
+    } finally {
+      if (changes) refresh();
+    }
   },
 };

@@ -54,7 +54,11 @@ interface AppConfigData {
   locale: Locale;
   sharedDir: string;
   hf: HfEnv;
-  discord: { enabled: boolean; token: string | null; appId: string | null; guildId: string | null; teacherRole: string };
+  discord: {
+    enabled: boolean; token: string | null; appId: string | null; guildId: string | null; teacherRole: string;
+    /** REST base URL (DISCORD_API_URL), e.g. a @discordjs/proxy; null = discord.js' default (https://discord.com/api). */
+    apiUrl: string | null;
+  };
   slack: {
     enabled: boolean;
     botToken: string | null;
@@ -64,6 +68,8 @@ interface AppConfigData {
     port: number;
     teachers: readonly string[];
     teacherGroup: string | null;
+    /** Web API base URL (SLACK_API_URL, Bolt's slackApiUrl), e.g. GovSlack; null = https://slack.com/api/. */
+    apiUrl: string | null;
   };
   progressIntervalMs: number;
   /** XNNPACK threads of the wasm backend; 0 = one per CPU. */
@@ -72,6 +78,12 @@ interface AppConfigData {
   webgpuMatmul: 'tiled' | 'tfjs';
   /** LD_LIBRARY_PATH, where the CUDA/cuDNN libraries of tfjs-node-gpu are looked for. */
   libraryPath: string | null;
+  /** Polls: `liveSplit` shows the A/B count while voting (POLL_LIVE_SPLIT=1); by default only how many voted. */
+  polls: { liveSplit: boolean };
+  /** Finished run folders kept per class besides the active model (KEEP_RUNS, default 3); older ones are pruned. */
+  keepRuns: number;
+  /** Story/score jobs waiting: per person (QUEUE_PER_USER, default 2) and in all (QUEUE_MAX, default 40). */
+  queue: { perUser: number; max: number };
 }
 
 export type DeepReadonly<T> = T extends RegExp ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
@@ -130,6 +142,10 @@ function tokenPrefix(r: EnvReader, name: string, prefix: string): void {
   }
 }
 
+function optionalUrl(r: EnvReader, name: string): string | null {
+  return r.raw(name) === undefined ? null : r.url(name, '') || null;
+}
+
 function readDiscord(r: EnvReader): AppConfigData['discord'] {
   const appId = r.matching('DISCORD_APP_ID', SNOWFLAKE, 'a numeric Discord application id');
   const guildId = r.matching('DISCORD_GUILD_ID', SNOWFLAKE, 'a numeric Discord server (guild) id');
@@ -140,6 +156,7 @@ function readDiscord(r: EnvReader): AppConfigData['discord'] {
     appId: appId ?? null,
     guildId: guildId ?? null,
     teacherRole: r.string('TEACHER_ROLE', 'Profesor'),
+    apiUrl: optionalUrl(r, 'DISCORD_API_URL'),
   };
 }
 
@@ -167,6 +184,7 @@ function readSlack(r: EnvReader): AppConfigData['slack'] {
     port: r.number('SLACK_PORT', 3000, { min: 1, max: 65535, integer: true, expected: 'a port number (1-65535)' }),
     teachers: r.list('SLACK_TEACHERS', [], /^[UW][A-Z0-9]{2,}$/, 'a comma-separated list of Slack user ids like `U012ABCDEF`'),
     teacherGroup: r.matching('SLACK_TEACHER_GROUP', /^S[A-Z0-9]{2,}$/, 'a Slack user group id like `S012ABCDEF`') ?? null,
+    apiUrl: optionalUrl(r, 'SLACK_API_URL'),
   };
 }
 
@@ -202,6 +220,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wasmThreads: r.nonNegativeInt('WASM_THREADS', 0),
     webgpuMatmul: r.oneOf('WEBGPU_MATMUL', ['tiled', 'tfjs'] as const, 'tiled'),
     libraryPath: r.optional('LD_LIBRARY_PATH') ?? null,
+    polls: { liveSplit: ['1', 'true', 'yes', 'on', 'si', 'sí'].includes(r.oneOf('POLL_LIVE_SPLIT', ['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off', 'si', 'sí'] as const, '0')) },
+    keepRuns: r.nonNegativeInt('KEEP_RUNS', 3),
+    queue: { perUser: r.positiveInt('QUEUE_PER_USER', 2), max: r.positiveInt('QUEUE_MAX', 40) },
   };
   if (r.errors.length > 0) {
     const list = r.errors.map((e) => `  - ${e}`).join('\n');

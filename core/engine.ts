@@ -1,6 +1,7 @@
 /**
- * The contract between the bot (commands/, bot/) and the ML core. The real implementation lives in
- * core/pipeline/tfjs-engine.ts; tests of commands and adapters use a fake that honours the same contract.
+ * The contract of the ML engine. The real implementation lives in core/pipeline/tfjs-engine.ts and runs in the
+ * compute process (and in the CLI); the bot never calls it directly but sends jobs (core/jobs/protocol.ts).
+ * Tests of commands use a fake that honours the same contract behind the in-process transport.
  */
 
 /** Parameters a teacher may set for one fine-tuning run. Missing ones take the configured defaults. */
@@ -52,8 +53,8 @@ export interface ScoreResult {
 }
 
 /**
- * Runs one GPU slice (an optimizer step, a generation, a scoring pass). The bot passes a function that
- * goes through its GPU queue so that a /story can run between two training steps.
+ * Runs one GPU slice (an optimizer step, a generation, a scoring pass). The compute process passes a function
+ * that goes through its GPU queue so that a /story can run between two training steps.
  */
 export type GpuSlice = <T>(fn: () => Promise<T>) => Promise<T>;
 
@@ -69,11 +70,19 @@ export interface TrainOptions {
   onSaved?: (info: { modelDir: string; evalLossBefore: number }) => void;
 }
 
+export interface StoryOptions {
+  seed?: number;
+  onText?: (textSoFar: string) => void;
+  slice?: GpuSlice;
+  /** Stops the generation at the next token (rejects with QuijoteError CANCELLED). */
+  signal?: AbortSignal;
+}
+
 export interface Engine {
   /** Fine-tune the base model on the first `params.lines` lines; saves into `outDir`. */
   train(params: TrainParams, outDir: string, options?: TrainOptions): Promise<TrainResult>;
   /** A 5-sentence story from the base model (modelDir null) or a fine-tuned folder. */
-  story(prompt: string, modelDir: string | null, options?: { seed?: number; onText?: (textSoFar: string) => void; slice?: GpuSlice }): Promise<StoryResult>;
+  story(prompt: string, modelDir: string | null, options?: StoryOptions): Promise<StoryResult>;
   /** Mean next-token loss and perplexity of `text`. */
   score(text: string, modelDir: string | null, options?: { slice?: GpuSlice }): Promise<ScoreResult>;
   /** The training lines that `lines` selects (for corpus traces in /reveal). */

@@ -17,12 +17,15 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
   | 'GPU_ERROR'
+  | 'COMPUTE_CRASHED'
   | 'CANCELLED'
   | 'NOT_TRAINED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'BUSY'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'PROMPT_TOO_LONG'
+  | 'NO_SPACE';
 
 export class QuijoteError extends Error {
   readonly code: ErrorCode;

@@ -13,7 +13,7 @@ import { commandContext, createTestRig, PLACE, settle, STUDENT, STUDENT2, TEACHE
 async function trainedRig(): Promise<TestRig> {
   const rig = createTestRig({ engine: { steps: 2 } });
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   return rig;
 }
@@ -57,6 +57,7 @@ test('/status: queue length, the running job, and the class model (lines, date, 
   rig.engine.gate.hold('train:2');
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 7 }));
   await rig.engine.gate.reached('train:2');
+  await settle(); // the job's 'started' message reaches the bot
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 9 }, TEACHER, { ...PLACE, channelId: 'C2' }));
   ctx = commandContext(rig.services, rig.channel, 'status', {}, STUDENT);
   await status.run(ctx);
@@ -64,7 +65,7 @@ test('/status: queue length, the running job, and the class model (lines, date, 
 
   rig.clock.time = Date.UTC(2025, 2, 3, 14, 5);
   rig.engine.gate.release('train:2');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   ctx = commandContext(rig.services, rig.channel, 'status', {}, STUDENT);
   await status.run(ctx);
@@ -77,6 +78,7 @@ test('/cancel: owners cancel their own queued job; others cannot; teachers cance
   engine.gate.hold('story:base');
   const first = story.run(commandContext(services, rig.channel, 'story', { prompt: 'Uno' }, STUDENT2));
   await engine.gate.reached('story:base');
+  await settle(); // the job's 'started' message reaches the bot
   const secondCtx = commandContext(services, rig.channel, 'story', { prompt: 'Dos' }, STUDENT);
   const second = story.run(secondCtx);
   await settle();
@@ -92,6 +94,7 @@ test('/cancel: owners cancel their own queued job; others cannot; teachers cance
   assert.match(mine.replies[0].first.text, /Cancelado: #\d+ historias de Luis \(Dos\)\./);
   await second;
   assert.match(secondCtx.replies.at(-1)!.first.text, /No pude completar `\/story`: el trabajo se canceló\./);
+  await settle(); // the cancel message reaches compute
   engine.gate.release('story:base');
   await first;
   assert.equal(engine.storyCalls.filter((c) => c.prompt === 'Dos').length, 0, 'the cancelled job never ran');
@@ -101,12 +104,13 @@ test('/cancel: owners cancel their own queued job; others cannot; teachers cance
   engine.gate.hold('train:2');
   await train.run(commandContext(services, rig.channel, 'train', { lines: 6 }));
   await engine.gate.reached('train:2');
+  await settle(); // the job's 'started' message reaches the bot
   const progress = rig.channel.posts.filter((m) => /Entrenamiento #2/.test(m.first.text))[0];
   const byTeacher = commandContext(services, rig.channel, 'cancel', {}, TEACHER);
   await cancel.run(byTeacher);
   assert.match(byTeacher.replies[0].first.text, /Cancelado: #\d+ entrenamiento de Profe Ana \(6 líneas\)\.\nLo que estaba en marcha se detendrá/);
   engine.gate.release('train:2');
-  await services.jobs.idle();
+  await services.compute.idle();
   await settle();
   const run = services.store.getRun(2)!;
   assert.equal(run.status, 'cancelled');
@@ -120,6 +124,7 @@ test('/cancel of a training still waiting in the queue marks its run cancelled',
   rig.engine.gate.hold('train:1');
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }, TEACHER, { ...PLACE, channelId: 'A' }));
   await rig.engine.gate.reached('train:1');
+  await settle(); // the job's 'started' message reaches the bot
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
   const ctx = commandContext(rig.services, rig.channel, 'cancel', {}, TEACHER);
   await cancel.run(ctx);
@@ -129,7 +134,7 @@ test('/cancel of a training still waiting in the queue marks its run cancelled',
   assert.equal(rig.services.store.listRuns(cls.id)[0].status, 'cancelled');
   assert.match(rig.channel.posts[1].current.text, /🛑 Entrenamiento #2 cancelado/);
   rig.engine.gate.release('train:1');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   assert.equal(rig.engine.trainCalls.length, 1);
 });
 
@@ -143,7 +148,7 @@ test('/score: perplexity under base and class model with a verdict; base only be
   const rig = await trainedRig();
   ctx = commandContext(rig.services, rig.channel, 'score', { text: 'En un lugar de la Mancha' }, STUDENT);
   await score.run(ctx);
-  assert.match(ctx.replies[0].first.text, /Midiendo el texto… En marcha ahora mismo\./);
+  assert.match(ctx.replies[0].first.text, /Midiendo el texto… Posición en la cola: 1\./);
   assert.match(ctx.replies[0].current.text, /¿Qué tan quijotesco es\?\*\*\n«En un lugar de la Mancha»\nPerplejidad con el modelo base: 30\nPerplejidad con el modelo de la clase: 12\n¡Muy quijotesco! .* 2,5 veces/);
   ctx = commandContext(rig.services, rig.channel, 'score', { text: 'Mi móvil no tiene batería' }, STUDENT);
   await score.run(ctx);

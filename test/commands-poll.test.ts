@@ -14,7 +14,7 @@ import {
 async function trainedRig(seed = 7, env: Record<string, string> = {}): Promise<TestRig> {
   const rig = createTestRig({ seed, engine: { steps: 2 }, env });
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   return rig;
 }
@@ -28,6 +28,7 @@ async function runStory(rig: TestRig, prompt: string, user: Caller = STUDENT) {
 async function click(rig: TestRig, customId: string, message: RecordedMessage, user: Caller) {
   const ctx = buttonContext(rig.services, rig.channel, customId, message, user);
   await (customId.startsWith('vote:') ? vote : revealButton).run(ctx);
+  await settle(); // the poll message is edited after the voter's answer, not before
   return ctx;
 }
 
@@ -58,7 +59,7 @@ test('/story posts a blind poll: base and fine-tuned in random order, nothing te
     const before = rig.engine.storyCalls.length;
     const { ctx, poll } = await runStory(rig, `Érase una vez un hidalgo número ${i}`);
     assert.deepEqual(ctx.defers, [{}]);
-    assert.match(ctx.replies[0].first.text, /Escribiendo dos historias que empiezan por «Érase una vez un hidalgo número \d»… En marcha ahora mismo\./);
+    assert.match(ctx.replies[0].first.text, /Escribiendo dos historias que empiezan por «Érase una vez un hidalgo número \d»… Posición en la cola: 1\./);
     const pollId = Number(/#(\d+)/.exec(poll.first.text)![1]);
     assert.match(ctx.replies[0].current.text, new RegExp(`Votación #${pollId} publicada`));
     const row = store.getPoll(pollId)!;
@@ -86,8 +87,24 @@ test('/story posts a blind poll: base and fine-tuned in random order, nothing te
   assert.deepEqual([...choices].sort(), ['A', 'B'], 'both orders occur');
 });
 
-test('votes: one per person, changeable, live count edited into the poll message', async () => {
+test('blind by default: the poll shows how many voted, never the split; a changed vote does not edit it', async () => {
   const rig = await trainedRig();
+  const { poll } = await runStory(rig, 'Había una vez');
+  const id = Number(/#(\d+)/.exec(poll.first.text)![1]);
+  assert.ok(poll.first.text.endsWith('Votos emitidos: 0 (el reparto se verá al revelar).'), poll.first.text);
+  await click(rig, `vote:${id}:A`, poll, STUDENT);
+  await click(rig, `vote:${id}:B`, poll, STUDENT2);
+  assert.ok(poll.current.text.endsWith('Votos emitidos: 2 (el reparto se verá al revelar).'), poll.current.text);
+  const edits = poll.edits.length;
+  const changed = await click(rig, `vote:${id}:A`, poll, STUDENT2);
+  assert.match(changed.replies[0].first.text, /Voto cambiado: Historia B → Historia A\./);
+  assert.equal(poll.edits.length, edits, 'the count did not change, so the message is not edited');
+  assert.doesNotMatch(poll.current.text, /Historia A \d|Historia B \d|Votos: /);
+  assert.deepEqual(rig.services.store.tally(id), { A: 2, B: 0, total: 2 });
+});
+
+test('votes: one per person, changeable, live count edited into the poll message (POLL_LIVE_SPLIT=1)', async () => {
+  const rig = await trainedRig(7, { POLL_LIVE_SPLIT: '1' });
   const { poll } = await runStory(rig, 'Había una vez');
   const id = Number(/#(\d+)/.exec(poll.first.text)![1]);
   const votes = () => /Votos: Historia A (\d+) · Historia B (\d+)/.exec(poll.current.text)!.slice(1).map(Number);
@@ -145,7 +162,7 @@ test('reveal: teachers only; says which story was fine-tuned, the tally and the 
   assert.match(text, new RegExp(`Votación #${id} revelada`));
   assert.match(text, new RegExp(`era la \\*\\*Historia ${row.finetunedChoice}\\*\\*`));
   const tally = rig.services.store.tally(id);
-  assert.match(text, new RegExp(`Votos: Historia A ${tally.A} · Historia B ${tally.B}\\. La historia afinada se llevó 67\\s%`));
+  assert.match(text, new RegExp(`Votos: Historia A ${tally.A} · Historia B ${tally.B}\\. El 67\\s% detectó la historia afinada \\(2 de 3\\)\\.`));
   // Traces against the 5 training lines only: line 6 ("libros de caballerías…") was not trained on.
   assert.match(text, /\*\*en un lugar de la Mancha\*\*/);
   assert.match(text, /\*\*rocín flaco y galgo corredor\*\*/);

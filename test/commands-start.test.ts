@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import type { OutgoingMessage, Place } from '../commands/types.ts';
 import { startBot, type PlatformStarter } from '../bot/start.ts';
 import { openStore } from '../core/store/store.ts';
+import { createLocalCompute } from '../core/jobs/local-transport.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
 import { ManualClock } from './helpers/fake-context.ts';
 
@@ -23,7 +24,7 @@ const DISCORD = { DISCORD_TOKEN: 'token-for-tests', DISCORD_APP_ID: '12345678901
 
 test('no platform credentials: a Spanish explanation of what to set, and a non-zero exit code', async () => {
   const out: string[] = [];
-  const res = await startBot({ env: {}, write: (l) => out.push(l), createEngine: async () => assert.fail('the engine must not load') });
+  const res = await startBot({ env: {}, write: (l) => out.push(l), createCompute: () => assert.fail('compute must not start') });
   assert.equal(res.code, 1);
   const text = out.join('\n');
   for (const needle of ['No hay credenciales', 'DISCORD_TOKEN', 'DISCORD_APP_ID', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', '.env.example', 'README']) {
@@ -38,7 +39,7 @@ test('an invalid configuration is reported and exits non-zero', async () => {
   assert.match(out.join('\n'), /La configuración no es válida: .*EPOCHS/s);
 });
 
-test('start: engine, store, platforms; runs interrupted by the last restart are reported in their channel', async () => {
+test('start: compute, store, platforms; runs interrupted by the last restart are reported in their channel', async () => {
   const dataDir = tmp();
   const clock = new ManualClock();
   // A previous process left one run running in a Discord class and one queued in a Slack class.
@@ -54,21 +55,28 @@ test('start: engine, store, platforms; runs interrupted by the last restart are 
   let startArgs: Parameters<PlatformStarter>[0] | undefined;
   const discord: PlatformStarter = async (args) => {
     startArgs = args;
-    return { post: async (place, message) => (posted.push({ place, message }), { id: 'x', edit: async () => {} }), stop: async () => void stopped++ };
+    return {
+      post: async (place, message) => (posted.push({ place, message }), { id: 'x', edit: async () => {} }),
+      edit: async () => {},
+      stop: async () => void stopped++,
+    };
   };
   const out: string[] = [];
   const engine = new FakeEngine();
+  const compute = createLocalCompute(engine, clock);
   const res = await startBot({
     env: { ...DISCORD, DATA_DIR: dataDir, LOCALE: 'es' },
     write: (l) => out.push(l),
     clock,
-    createEngine: async () => engine,
+    createCompute: () => compute,
+    text: engine,
     platforms: { discord, slack: async () => assert.fail('slack has no credentials') },
   });
   assert.equal(res.code, 0);
   const bot = res.bot!;
   assert.equal(startArgs?.services, bot.services);
-  assert.equal(bot.services.engine, engine);
+  assert.equal(bot.services.compute, compute);
+  assert.equal(bot.services.text, engine);
   assert.deepEqual(bot.interrupted.map((r) => [r.run.params.lines, r.previousStatus]), [[300, 'running'], [20, 'queued']]);
   // Only the Discord class can be told (Slack is not running); both are logged.
   assert.deepEqual(posted.map((p) => [p.place.channelId, p.message.text]), [
@@ -80,7 +88,7 @@ test('start: engine, store, platforms; runs interrupted by the last restart are 
   assert.equal(stopped, 1);
 
   // The next start finds nothing left to recover.
-  const again = await startBot({ env: { ...DISCORD, DATA_DIR: dataDir }, write: () => {}, clock, createEngine: async () => engine, platforms: { discord } });
+  const again = await startBot({ env: { ...DISCORD, DATA_DIR: dataDir }, write: () => {}, clock, createCompute: () => createLocalCompute(engine, clock), text: engine, platforms: { discord } });
   assert.equal(again.code, 0);
   assert.deepEqual(again.bot!.interrupted, []);
   await again.bot!.stop();
@@ -92,7 +100,7 @@ test('when every platform fails to start, the bot exits non-zero', async () => {
   const res = await startBot({
     env: { ...DISCORD, DATA_DIR: dataDir },
     write: (l) => out.push(l),
-    createEngine: async () => new FakeEngine(),
+    createCompute: ({ clock }) => createLocalCompute(new FakeEngine(), clock),
     platforms: { discord: async () => { throw new Error('401 Unauthorized'); } },
   });
   assert.equal(res.code, 1);

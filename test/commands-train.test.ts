@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { train } from '../commands/train.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
-import { commandContext, createTestRig, PLACE, settle, STUDENT, TEACHER } from './helpers/fake-context.ts';
+import { commandContext, createTestRig, PLACE, settle, STUDENT, TEACHER, until } from './helpers/fake-context.ts';
 
 async function runTrain(rig: ReturnType<typeof createTestRig>, options: Record<string, string | number | undefined>, user = TEACHER) {
   const ctx = commandContext(rig.services, rig.channel, 'train', options, user);
@@ -43,7 +43,7 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   rig.engine.onStep = () => rig.clock.advance(400); // each optimizer step takes 400 ms of (fake) time
   const ctx = await runTrain(rig, { lines: 5, epochs: 3, lr: 0.0005 });
   assert.equal(rig.channel.calls[0], 'defer:ephemeral', 'acknowledged before anything else');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
 
   // The engine got the teacher's parameters and the class's own model folder.
@@ -56,11 +56,12 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.equal(run.lossCurve?.length, 20);
 
   // The private acknowledgement says the run number and queue position.
-  assert.match(ctx.replies[0].first.text, new RegExp(`Entrenamiento #${run.id} aceptado: 5 líneas, 3 épocas, tasa 0,0005\\. En marcha ahora mismo\\.`));
+  assert.match(ctx.replies[0].first.text, new RegExp(`Entrenamiento #${run.id} aceptado: 5 líneas, 3 épocas, tasa 0,0005\\. Posición en la cola: 1\\.`));
   assert.equal(ctx.replies[0].first.ephemeral, true);
 
   // Exactly one progress message, edited at most once per interval, plus the final edit.
   const [progress, results, poll] = rig.channel.posts;
+  await until(() => results.edits.length > 0, 'the results with the loss curve (drawn on a worker thread)');
   assert.equal(rig.channel.posts.length, 3);
   assert.match(progress.first.text, /esperando turno/);
   const steps = progress.edits.slice(0, -1);
@@ -76,13 +77,18 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   assert.match(mid, /pérdida \d+,\d+ · 1\.?234 tokens\/s · quedan \d+:\d\d/);
   assert.match(progress.current.text, /✅ Entrenamiento #\d+ \(5 líneas\) terminado: 20 pasos en 0:40\./);
 
-  // Results: mention of the teacher, eval loss and perplexity before → after, the loss-curve PNG.
+  // Results: posted as soon as the model is saved (voting starts), then edited with eval loss and perplexity
+  // before → after and the loss-curve PNG once the evaluation after training ends. The teacher is mentioned.
   assert.equal(results.first.mentionUserId, TEACHER.id);
-  assert.match(results.first.text, /Pérdida de evaluación: 4,2 → 3,1/);
-  assert.match(results.first.text, /Perplejidad: 66,69 → 22,2/);
-  assert.ok(results.first.image);
-  assert.deepEqual([...results.first.image.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  assert.match(results.first.image.alt, /de 3,9 a 2/);
+  assert.match(results.first.text, /Ya podéis votar a ciegas/);
+  assert.ok(poll.sentAt <= results.editTimes[0]!, 'the poll is out before the metrics');
+  const final = results.current;
+  assert.equal(final.mentionUserId, TEACHER.id);
+  assert.match(final.text, /Pérdida de evaluación: 4,2 → 3,1/);
+  assert.match(final.text, /Perplejidad: 66,69 → 22,2/);
+  assert.ok(final.image);
+  assert.deepEqual([...final.image.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.match(final.image.alt, /de 3,9 a 2/);
 
   // The automatic poll uses DEFAULT_PROMPT with both models and the same seed.
   assert.match(poll.first.text, /Votación a ciegas #1.*\nComienzo: «Érase una vez un colegio»/);
@@ -96,10 +102,11 @@ test('/train: a second training for the same class is refused while one is queue
   rig.engine.gate.hold('train:1');
   await runTrain(rig, { lines: 10 });
   await rig.engine.gate.reached('train:1');
+  await settle(); // the job's 'started' message reaches the bot
   const second = await runTrain(rig, { lines: 20 });
   assert.match(second.replies[0].first.text, /ya tiene un entrenamiento en cola o en marcha \(#1\)/);
   rig.engine.gate.release('train:1');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   assert.equal(rig.engine.trainCalls.length, 1);
 });
 
@@ -108,11 +115,12 @@ test('/train: another class training meanwhile waits in the queue and is told it
   rig.engine.gate.hold('train:1');
   await runTrain(rig, { lines: 10 });
   await rig.engine.gate.reached('train:1');
+  await settle(); // the job's 'started' message reaches the bot
   const other = commandContext(rig.services, rig.channel, 'train', { lines: 10 }, TEACHER, { ...PLACE, channelId: 'C2' });
   await train.run(other);
   assert.match(other.replies[0].first.text, /Posición en la cola: 1\./);
   rig.engine.gate.release('train:1');
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   assert.equal(rig.engine.trainCalls.length, 2);
   assert.notEqual(rig.engine.trainCalls[0].outDir, rig.engine.trainCalls[1].outDir);
@@ -123,7 +131,7 @@ test('/train: a failing training is recorded as failed and the progress message 
   const { QuijoteError } = await import('../core/errors.ts');
   rig.engine.failTrainAfter = { steps: 2, error: new QuijoteError('OUT_OF_MEMORY', 'OOM at step 3') };
   await runTrain(rig, { lines: 10 });
-  await rig.services.jobs.idle();
+  await rig.services.compute.idle();
   await settle();
   const run = rig.services.store.listRuns(rig.services.store.findClass(PLACE)!.id)[0];
   assert.equal(run.status, 'failed');

@@ -47,7 +47,7 @@ test('defaults: the seed table and the documented defaults', () => {
   assert.equal(c.locale, 'es');
   assert.equal(c.sharedDir, '../shared');
   assert.deepEqual(c.hf, {});
-  assert.deepEqual(c.discord, { enabled: false, token: null, appId: null, guildId: null, teacherRole: 'Profesor' });
+  assert.deepEqual(c.discord, { enabled: false, token: null, appId: null, guildId: null, teacherRole: 'Profesor', apiUrl: null });
   assert.deepEqual(c.slack, {
     enabled: false,
     botToken: null,
@@ -57,6 +57,7 @@ test('defaults: the seed table and the documented defaults', () => {
     port: 3000,
     teachers: [],
     teacherGroup: null,
+    apiUrl: null,
   });
   assert.equal(c.progressIntervalMs, 3000);
   assert.deepEqual(DEFAULTS, c);
@@ -189,13 +190,21 @@ test('the result is deeply frozen', () => {
 
 test('Discord: enabled with token and app id; partial credentials name the missing variable', () => {
   const on = loadConfig({ DISCORD_TOKEN: 'tok', DISCORD_APP_ID: '123456789012345678', DISCORD_GUILD_ID: '876543210987654321', TEACHER_ROLE: 'Docente' });
-  assert.deepEqual(on.discord, { enabled: true, token: 'tok', appId: '123456789012345678', guildId: '876543210987654321', teacherRole: 'Docente' });
+  assert.deepEqual(on.discord, { enabled: true, token: 'tok', appId: '123456789012345678', guildId: '876543210987654321', teacherRole: 'Docente', apiUrl: null });
   const noApp = configError({ DISCORD_TOKEN: 'tok' });
   assert.match(noApp.message, /Discord is partially configured: `DISCORD_TOKEN` set but `DISCORD_APP_ID` missing/);
   const noToken = configError({ DISCORD_APP_ID: '123456789012345678' });
   assert.match(noToken.message, /`DISCORD_APP_ID` set but `DISCORD_TOKEN` missing/);
   assert.match(configError({ DISCORD_TOKEN: 'tok', DISCORD_APP_ID: 'abc' }).message, /Expected `DISCORD_APP_ID` to be a numeric Discord application id, got `abc`/);
   assert.equal(loadConfig({ DISCORD_GUILD_ID: '123456789012345678' }).discord.enabled, false);
+});
+
+test('API base URLs: DISCORD_API_URL and SLACK_API_URL point the clients elsewhere; bad ones say what to set', () => {
+  const c = loadConfig({ DISCORD_API_URL: 'http://127.0.0.1:8080/api', SLACK_API_URL: 'https://slack-gov.com/api/' });
+  assert.equal(c.discord.apiUrl, 'http://127.0.0.1:8080/api');
+  assert.equal(c.slack.apiUrl, 'https://slack-gov.com/api/');
+  assert.match(configError({ DISCORD_API_URL: 'discord.com/api' }).message, /`DISCORD_API_URL` to be an http\(s\) URL/);
+  assert.match(configError({ SLACK_API_URL: 'ftp://x' }).message, /`SLACK_API_URL` to be an http\(s\) URL/);
 });
 
 test('Slack: socket mode needs bot + app token, http mode bot token + signing secret', () => {

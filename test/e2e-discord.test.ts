@@ -12,13 +12,15 @@ import { commands } from '../commands/index.ts';
 import { formatDate, formatNumber, formatPercent } from '../commands/messages.ts';
 import { pollStories } from '../commands/poll.ts';
 import { clip, joinStory } from '../commands/respond.ts';
+import { escapeMarkdown } from '../commands/text-safety.ts';
+import { cutStory } from '../core/story/sentences.ts';
 import { deployCommands } from '../bot/discord/index.ts';
 import type { RunningBot } from '../bot/start.ts';
 import { openStore } from '../core/store/store.ts';
 import type { RunRow } from '../core/store/types.ts';
 import { buttonsOf, FakeDiscord, type Actor, type FakeInteraction, type FakeMessage } from './helpers/fake-discord.ts';
 import {
-  discordStarter, doneRun, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
+  doneRun, regenerate, e2eEnv, EPOCHS, metricLines, missingBook, ML_TIMEOUT_MS, pngSize, revealFacts, startE2EBot,
   tmpDataDir, TRAIN_LINES,
 } from './helpers/e2e.ts';
 
@@ -56,14 +58,14 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
   before(async () => {
     fake = await FakeDiscord.start({ roles: [{ name: TEACHER_ROLE }, { name: 'Alumnado' }] });
     data = tmpDataDir();
-    env = e2eEnv(data.dir, { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE });
+    env = e2eEnv(data.dir, { DISCORD_TOKEN: fake.token, DISCORD_APP_ID: fake.appId, DISCORD_GUILD_ID: fake.guildId, TEACHER_ROLE, DISCORD_API_URL: fake.api });
     teacher = { user: fake.user('profe'), roles: [TEACHER_ROLE], nick: 'Profe Ana' };
     luis = { user: fake.user('luis'), roles: ['Alumnado'] };
     marta = { user: fake.user('marta'), roles: ['Alumnado'] };
     place = { platform: 'discord', teamId: fake.guildId, channelId: fake.channelId };
     // What `npm run deploy-commands` does before a class: the real command list, registered in the server.
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
-    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    ({ bot, logs } = await startE2EBot(env));
   });
 
   after(async () => {
@@ -142,7 +144,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
     // The automatic blind poll on the default prompt.
     assert.ok(autoPoll.content.startsWith(`🗳️ **Votación a ciegas #1**: ¿qué historia suena más al Quijote?\nComienzo: «${DEFAULT_PROMPT}»`));
-    assert.ok(autoPoll.content.endsWith('Votos: Historia A 0 · Historia B 0'));
+    assert.ok(autoPoll.content.endsWith('Votos emitidos: 0 (el reparto se verá al revelar).'), autoPoll.content);
     assert.deepEqual(buttonsOf(autoPoll).map((b) => [b.custom_id, b.label, b.style]), [
       ['vote:1:A', 'Historia A', 1], ['vote:1:B', 'Historia B', 1], ['reveal:1', 'Revelar', 2],
     ]);
@@ -167,14 +169,20 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const { a, b } = pollStories(s, poll);
     assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
     assert.equal(a.seed, b.seed);
-    const show = (text: string) => clip(joinStory(PROMPT, text), 800);
+    const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
+    // Fewer than five sentences (the tiny model writes 40 tokens) is said under the stories, never hidden.
+    const few = ([['A', a], ['B', b]] as const)
+      .map(([c, st]) => [c, cutStory(st.text)] as const)
+      .filter(([, cut]) => !cut.complete)
+      .map(([c, cut]) => `⚠️ La Historia ${c} solo tiene ${cut.sentences} de 5 oraciones: el modelo paró antes (el profesorado puede subir MAX_NEW_TOKENS a ~220 o bajar TEMPERATURE a 0,8).`);
     assert.equal(
       storyPoll.content,
       [
         `🗳️ **Votación a ciegas #2**: ¿qué historia suena más al Quijote?\nComienzo: «${PROMPT}»`,
         `**Historia A**\n${show(a.text)}`,
         `**Historia B**\n${show(b.text)}`,
-        'Votos: Historia A 0 · Historia B 0',
+        ...few,
+        'Votos emitidos: 0 (el reparto se verá al revelar).',
       ].join('\n\n'),
     );
     assert.doesNotMatch(storyPoll.content, /afinad|base/i); // blind
@@ -183,32 +191,34 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     // The stories are the engine's genuine output: the same seed regenerates them, and the tuned model differs.
     const base = poll.finetunedChoice === 'A' ? b : a;
     const tuned = poll.finetunedChoice === 'A' ? a : b;
-    assert.equal((await s.engine.story(PROMPT, null, { seed: base.seed! })).text, base.text);
-    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tuned.seed! })).text, tuned.text);
+    const again = await regenerate(s, PROMPT, base.seed!, run.modelDir!);
+    assert.equal(again.base.text, base.text);
+    assert.equal(again.tuned.text, tuned.text);
     assert.notEqual(base.text, tuned.text);
   });
 
-  test('two students vote, one changes once: the poll message shows the live count after each click', async () => {
-    const expectCount = (it: FakeInteraction, a: number, b: number) => {
-      const update = it.callbacks[0]!;
-      assert.equal(update.type, 7); // the click updates the poll message itself
-      assert.ok(update.data.content.endsWith(`Votos: Historia A ${a} · Historia B ${b}`), update.data.content);
-      assert.equal(buttonsOf({ components: update.data.components } as FakeMessage).length, 3);
-      assert.ok(fake.message(storyPoll.id).content.endsWith(`Votos: Historia A ${a} · Historia B ${b}`));
+  test('two students vote, one changes once: each gets an ephemeral answer first; the poll shows how many voted', async () => {
+    const answer = (it: FakeInteraction) => {
+      const first = it.callbacks[0]!;
+      assert.equal(first.type, 4); // the voter's own answer is the interaction's response: it never waits for an edit
+      assert.equal(first.data.flags, 64);
+      assert.equal(it.original!.ephemeral, true);
+      return it.original!.content;
     };
+    const voted = (n: number) => fake.waitFor(() => fake.message(storyPoll.id).content.endsWith(`Votos emitidos: ${n} (el reparto se verá al revelar).`), { what: `${n} votes shown` });
     const first = await click(storyPoll, 'vote:2:A', luis);
-    expectCount(first, 1, 0);
-    assert.equal(first.followups[0]!.ephemeral, true);
-    assert.equal(first.followups[0]!.content, 'Tu voto: Historia A. Puedes cambiarlo pulsando la otra.');
+    assert.equal(answer(first), 'Tu voto: Historia A. Puedes cambiarlo pulsando la otra.');
+    await voted(1);
 
     const second = await click(storyPoll, 'vote:2:B', marta);
-    expectCount(second, 1, 1);
-    assert.equal(second.followups[0]!.content, 'Tu voto: Historia B. Puedes cambiarlo pulsando la otra.');
+    assert.equal(answer(second), 'Tu voto: Historia B. Puedes cambiarlo pulsando la otra.');
+    await voted(2);
+    assert.equal(buttonsOf(fake.message(storyPoll.id)).length, 3);
+    assert.equal(channelEdits(storyPoll.id).at(-1)!.auth, `Bot ${fake.token}`); // the posted message, edited with the bot token
 
     const changed = await click(storyPoll, 'vote:2:B', luis);
-    expectCount(changed, 0, 2);
-    assert.equal(changed.followups[0]!.ephemeral, true);
-    assert.equal(changed.followups[0]!.content, 'Voto cambiado: Historia A → Historia B.');
+    assert.equal(answer(changed), 'Voto cambiado: Historia A → Historia B.');
+    assert.doesNotMatch(fake.message(storyPoll.id).content, /Historia A \d|Votos: /); // blind: never the split while open
     assert.deepEqual(bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
   });
 
@@ -231,7 +241,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(msg.content, [head, traces, facts.tracesLine].join('\n\n'));
 
     // The poll message is closed in place: final count, "closed", no buttons; edited with the bot token.
-    const closed = fake.message(storyPoll.id);
+    const closed = await fake.waitFor(() => fake.message(storyPoll.id).content.endsWith('🔒 Votación cerrada.') && fake.message(storyPoll.id), { what: 'poll #2 closed' });
     assert.ok(closed.content.endsWith('Votos: Historia A 0 · Historia B 2\n\n🔒 Votación cerrada.'), closed.content);
     assert.deepEqual(closed.components, []);
     assert.equal(channelEdits(storyPoll.id).at(-1)!.auth, `Bot ${fake.token}`);
@@ -261,7 +271,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     store.close();
 
     const postsBefore = channelPosts().length;
-    ({ bot, logs } = await startE2EBot(env, { discord: discordStarter(fake.api) }));
+    ({ bot, logs } = await startE2EBot(env));
     const s = bot.services;
     assert.deepEqual(bot.interrupted.map((r) => [r.run.id, r.previousStatus, r.run.status]), [[stale.id, 'running', 'interrupted']]);
     assert.ok(logs.some((l) => l.includes(`El entrenamiento #${stale.id} de`) && l.includes('estaba en marcha')), logs.join('\n'));
@@ -300,9 +310,10 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
 
     // The vote Eva cast before the restart is remembered: she changes it, and the message shows the new count.
     const changed = await click(fake.message(autoPoll.id), 'vote:1:B', eva);
-    assert.equal(changed.callbacks[0]!.type, 7);
-    assert.equal(changed.followups[0]!.content, 'Voto cambiado: Historia A → Historia B.');
-    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 1'));
+    assert.equal(changed.callbacks[0]!.type, 4);
+    assert.equal(changed.original!.content, 'Voto cambiado: Historia A → Historia B.');
+    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos emitidos: 1 (el reparto se verá al revelar).'));
+    assert.deepEqual(s.store.tally(1), { A: 0, B: 1, total: 1 });
 
     // /reveal takes the newest open poll (#3). Nobody clicked it since the restart: its message, posted by the
     // previous process, is closed in place through the stored channel and message id (no buttons left to click).
@@ -320,11 +331,12 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const r1 = await waitML('/reveal of poll #1', () => rv1.original?.content.startsWith('🔍') && rv1.original);
     assert.ok(r1.content.startsWith('🔍 **Votación #1 revelada**\n'), r1.content);
     const f1 = s.store.getPoll(1)!.finetunedChoice;
-    assert.ok(r1.content.includes(`Votos: Historia A 0 · Historia B 1. La historia afinada se llevó ${formatPercent('es', f1 === 'B' ? 1 : 0)} de los votos.`), r1.content);
-    assert.ok(fake.message(autoPoll.id).content.endsWith('🔒 Votación cerrada.'));
+    assert.ok(r1.content.includes(`Votos: Historia A 0 · Historia B 1. El ${formatPercent('es', f1 === 'B' ? 1 : 0)} detectó la historia afinada (${f1 === 'B' ? 1 : 0} de 1).`), r1.content);
+    await waitML('poll #1 closed', () => fake.message(autoPoll.id).content.endsWith('🔒 Votación cerrada.'));
+    assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 1\n\n🔒 Votación cerrada.'));
     assert.deepEqual(fake.message(autoPoll.id).components, []);
 
     // The new process's engine reloads the fine-tuned folder from disk and writes exactly what the old one wrote.
-    assert.equal((await s.engine.story(PROMPT, run.modelDir, { seed: tunedBefore.seed! })).text, tunedBefore.text);
+    assert.equal((await regenerate(s, PROMPT, tunedBefore.seed!, run.modelDir!)).tuned.text, tunedBefore.text);
   });
 });

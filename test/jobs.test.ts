@@ -2,11 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isQuijoteError } from '../core/errors.ts';
 import { createJobQueue } from '../core/jobs/memory-queue.ts';
-import type { JobQueue } from '../core/jobs/types.ts';
+import type { JobKind, JobQueue, QueueTask } from '../core/jobs/types.ts';
 import { FakeEngine, Gate, deferred } from './helpers/fake-engine.ts';
 import { ManualClock, settle } from './helpers/fake-context.ts';
 
-const place = { platform: 'discord', teamId: 'T', channelId: 'C' };
+const place = { platform: 'discord', teamId: 'T', channelId: 'C' } as const;
+let seq = 0;
+
+/** A queue task as the executor builds it from a job request. */
+function task<T>(o: { kind: JobKind; ownerId: string; ownerName?: string; label?: string; createdAt?: number; run: QueueTask<T>['run'] }): QueueTask<T> {
+  return {
+    info: { id: String(++seq), kind: o.kind, ownerId: o.ownerId, ownerName: o.ownerName, place, label: o.label, status: 'queued', createdAt: o.createdAt ?? 0 },
+    run: o.run,
+  };
+}
 
 function setup(steps = 4) {
   const gate = new Gate();
@@ -16,17 +25,17 @@ function setup(steps = 4) {
 }
 
 function submitTrain(jobs: JobQueue, engine: FakeEngine, owner = 'teacher') {
-  return jobs.submit({
-    kind: 'train', ownerId: owner, place,
+  return jobs.submit(task({
+    kind: 'train', ownerId: owner,
     run: ({ signal, slice }) => engine.train({ lines: 10, epochs: 1 }, '/tmp/out', { signal, slice }),
-  });
+  }));
 }
 
 function submitStory(jobs: JobQueue, engine: FakeEngine, owner = 'student') {
-  return jobs.submit({
-    kind: 'story', ownerId: owner, place,
+  return jobs.submit(task({
+    kind: 'story', ownerId: owner,
     run: ({ slice }) => engine.story('Érase', null, { slice }),
-  });
+  }));
 }
 
 test('a story submitted during a training runs after the current step, before the next one', async () => {
@@ -42,7 +51,7 @@ test('a story submitted during a training runs after the current step, before th
   gate.release('train:2');
   await story.result;
   await training.result;
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'story:base', 'train:3', 'train:4']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'story:base', 'train:3', 'train:4', 'eval:after']);
   assert.equal(training.info.status, 'done');
   assert.equal(story.info.status, 'done');
 });
@@ -53,14 +62,14 @@ test('several stories and scores waiting all run before the training resumes, in
   const training = submitTrain(jobs, engine);
   await gate.reached('train:1');
   const s1 = submitStory(jobs, engine, 'a');
-  const sc = jobs.submit({ kind: 'score', ownerId: 'b', place, run: ({ slice }) => engine.score('hola', '/m', { slice }) });
+  const sc = jobs.submit(task({ kind: 'score', ownerId: 'b', run: ({ slice }) => engine.score('hola', '/m', { slice }) }));
   const s2 = submitStory(jobs, engine, 'c');
   assert.deepEqual([s1, sc, s2].map((j) => jobs.position(j.info.id)), [1, 2, 3]);
   assert.equal(jobs.queuedCount(), 3);
   assert.deepEqual(jobs.active().map((j) => j.id), [training.info.id, s1.info.id, sc.info.id, s2.info.id]);
   gate.release('train:1');
   await Promise.all([training.result, s1.result, sc.result, s2.result]);
-  assert.deepEqual(engine.events, ['train:1', 'story:base', 'score:tuned', 'story:base', 'train:2', 'train:3']);
+  assert.deepEqual(engine.events, ['train:1', 'story:base', 'score:tuned', 'story:base', 'train:2', 'train:3', 'eval:after']);
 });
 
 test('a story submitted while a training step is already waiting for the GPU still goes first (priority)', async () => {
@@ -70,10 +79,10 @@ test('a story submitted while a training step is already waiting for the GPU sti
   await gate.reached('story:base');
   const training = submitTrain(jobs, engine);
   await settle(); // step 1 is now queued on the GPU behind s1
-  const s2 = jobs.submit({ kind: 'score', ownerId: 'b', place, run: ({ slice }) => engine.score('hola', null, { slice }) });
+  const s2 = jobs.submit(task({ kind: 'score', ownerId: 'b', run: ({ slice }) => engine.score('hola', null, { slice }) }));
   gate.release('story:base');
   await Promise.all([s1.result, s2.result, training.result]);
-  assert.deepEqual(engine.events, ['story:base', 'score:base', 'train:1', 'train:2']);
+  assert.deepEqual(engine.events, ['story:base', 'score:base', 'train:1', 'train:2', 'eval:after']);
 });
 
 test('trainings run one after another; positions count within the training lane', async () => {
@@ -88,7 +97,7 @@ test('trainings run one after another; positions count within the training lane'
   gate.release('train:1');
   await Promise.all([t1.result, t2.result, t3.result]);
   assert.equal(engine.trainCalls.length, 3);
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:1', 'train:2']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'eval:after', 'train:1', 'train:2', 'eval:after', 'train:1', 'train:2', 'eval:after']);
   assert.equal(jobs.position(t1.info.id), undefined);
   await jobs.idle();
 });
@@ -124,7 +133,7 @@ test('cancelling a running training aborts its signal; it stops at the next step
   await assert.rejects(t1.result, (e) => isQuijoteError(e, 'CANCELLED'));
   assert.equal(t1.info.status, 'cancelled');
   await t2.result;
-  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:3', 'train:4', 'train:5']);
+  assert.deepEqual(engine.events, ['train:1', 'train:2', 'train:1', 'train:2', 'train:3', 'train:4', 'train:5', 'eval:after']);
 });
 
 test('a training step waiting behind a story is dropped when the training is cancelled', async () => {
@@ -147,14 +156,14 @@ test('a training step waiting behind a story is dropped when the training is can
 test('a failing job is reported as failed and the queue keeps going; idle() waits for everything', async () => {
   const { engine, jobs } = setup(2);
   const boom = new Error('boom');
-  const failing = jobs.submit({ kind: 'score', ownerId: 'a', place, run: async () => { throw boom; } });
+  const failing = jobs.submit(task({ kind: 'score', ownerId: 'a', run: async () => { throw boom; } }));
   const after = submitStory(jobs, engine);
   await assert.rejects(failing.result, (e) => e === boom);
   assert.equal(failing.info.status, 'failed');
   await after.result;
   let idle = false;
   const gateOpen = deferred();
-  jobs.submit({ kind: 'story', ownerId: 'b', place, run: () => gateOpen.promise });
+  jobs.submit(task({ kind: 'story', ownerId: 'b', run: () => gateOpen.promise }));
   const waiting = jobs.idle().then(() => (idle = true));
   await settle();
   assert.equal(idle, false);
@@ -164,11 +173,11 @@ test('a failing job is reported as failed and the queue keeps going; idle() wait
   assert.equal(jobs.active().length, 0);
 });
 
-test('job info carries id, kind, owner, place and timestamps from the injected clock', async () => {
+test('job info carries id, kind, owner, place; start and end times from the injected clock', async () => {
   const clock = new ManualClock(1000);
   const jobs = createJobQueue({ clock });
   const d = deferred<number>();
-  const job = jobs.submit({ kind: 'score', ownerId: 'u1', ownerName: 'Ana', place, label: 'hola', run: () => d.promise });
+  const job = jobs.submit(task({ kind: 'score', ownerId: 'u1', ownerName: 'Ana', label: 'hola', createdAt: clock.now(), run: () => d.promise }));
   assert.equal(job.info.kind, 'score');
   assert.equal(job.info.ownerId, 'u1');
   assert.equal(job.info.ownerName, 'Ana');

@@ -10,7 +10,7 @@ import { classDir, runModelDir, STORE_FILE } from '../core/store/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { ManualClock } from './helpers/fake-context.ts';
 
-const place = { platform: 'discord', teamId: 'G1', channelId: 'C1' };
+const place = { platform: 'discord', teamId: 'G1', channelId: 'C1' } as const;
 const dirs: string[] = [];
 const tmp = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quijote-store-'));

@@ -9,6 +9,7 @@ import { loadTokenizer } from '../../core/model/tokenizer.ts';
 import { createEngine, type QuijoteEngine, type EngineSettings } from '../../core/pipeline/tfjs-engine.ts';
 import { generate } from '../../core/sample/generate.ts';
 import { intFlag, settingsFrom, type Flags } from './args.ts';
+import { backupStore } from './backup.ts';
 import { statusWriter, trainLine } from './progress.ts';
 
 export interface CliContext { config: AppConfig; positionals: string[]; flags: Flags }
@@ -218,7 +219,14 @@ const bench: Command = async (c) => {
   return runBench(c);
 };
 
-export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench };
+const backup: Command = async (c) => {
+  const r = await backupStore(c.config, c.flags.out);
+  if (c.flags.json) printJson(r);
+  else out(`copia hecha: ${r.backup} (${r.pages} páginas, ${r.polls} votaciones, ${r.votes} votos; integrity_check ok)`);
+  return 0;
+};
+
+export const COMMANDS: Record<string, Command> = { score, tokenize, generate: generateCmd, train, story, demo, bench, backup };
 
 export function usage(): string {
   return `quijote — afina un GPT-2 español con el Quijote y compara cuentos antes/después
@@ -233,6 +241,7 @@ Uso:
   quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
   quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
                 [--steps N] [--batch-size N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
+  quijote backup [--out FICHERO.sqlite] [--json]   copia en caliente de DATA_DIR/quijote.sqlite (SQLite online backup)
 
 Variables de entorno: ver .env.example (N_LINES, EPOCHS, LR, QUIJOTE_MODEL, QUIJOTE_TEXT, QUIJOTE_BACKEND…).
 `;

@@ -1,15 +1,18 @@
 /** Discord interactions → the platform-neutral CommandContext / ButtonContext. */
 import type { ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
-import type { ButtonContext, CommandContext, InteractionContext, MessageHandle, OutgoingMessage, Place, Services } from '../../commands/types.ts';
-import { callerOf, sendableChannel } from './caller.ts';
-import { toEditPayload, toPayload } from './payload.ts';
+import type { ButtonContext, CommandContext, InteractionContext, Place, Services } from '../../commands/types.ts';
+import { callerOf } from './caller.ts';
+import { postToChannel } from './post.ts';
 import { Responder } from './responder.ts';
+import type { AdapterTexts } from './texts.ts';
 
 type Repliable = ChatInputCommandInteraction | ButtonInteraction;
 
 export interface ContextDeps {
   services: Services;
   teacherRole: string;
+  texts: AdapterTexts;
+  log?: (line: string) => void;
 }
 
 function baseContext(i: Repliable, place: Place, r: Responder, deps: ContextDeps): InteractionContext {
@@ -19,7 +22,7 @@ function baseContext(i: Repliable, place: Place, r: Responder, deps: ContextDeps
     services: deps.services,
     defer: (options) => r.defer(options),
     reply: (msg) => r.reply(msg),
-    post: (msg) => post(i, msg),
+    post: (msg) => postToChannel(i, msg, deps.texts, deps.log),
   };
 }
 
@@ -39,11 +42,4 @@ export function buttonContext(i: ButtonInteraction, place: Place, r: Responder, 
     args,
     message: { id: i.message.id, edit: (msg) => r.editClicked(msg) },
   };
-}
-
-/** An ordinary channel message sent with the bot token: it outlives the interaction token (15 minutes). */
-async function post(i: Repliable, msg: OutgoingMessage): Promise<MessageHandle> {
-  const channel = await sendableChannel(i);
-  const sent = await channel.send(toPayload(msg));
-  return { id: sent.id, edit: async (next) => void (await sent.edit(toEditPayload(next))) };
 }

@@ -1,7 +1,8 @@
 /** Discord adapter: a discord.js client that turns interactions into platform-neutral command calls. */
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import type { ButtonHandler, Command, Services } from '../../commands/types.ts';
+import type { ButtonHandler, Command, PlatformRuntime, Services } from '../../commands/types.ts';
 import { QuijoteError } from '../../core/errors.ts';
+import { toEditPayload, toPayload } from './payload.ts';
 import { createRouter } from './router.ts';
 import { adapterTexts, type Locale } from './texts.ts';
 
@@ -32,9 +33,26 @@ export interface StartDiscordOptions {
   log?: (line: string) => void;
 }
 
-export interface DiscordBot {
+export interface DiscordBot extends PlatformRuntime {
   client: Client<true>;
-  stop(): Promise<void>;
+}
+
+/** Posting and editing outside an interaction (restart notices, polls posted before a restart), with the bot token. */
+function channelIO(client: Client<true>): Pick<PlatformRuntime, 'post' | 'edit'> {
+  const textChannel = async (id: string) => {
+    const channel = await client.channels.fetch(id);
+    if (!channel || !channel.isTextBased() || !('send' in channel)) throw new Error(`channel ${id} cannot receive messages`);
+    return channel;
+  };
+  return {
+    async post(place, msg) {
+      const sent = await (await textChannel(place.channelId)).send(toPayload(msg));
+      return { id: sent.id, edit: async (next) => void (await sent.edit(toEditPayload(next))) };
+    },
+    async edit(channelId, messageId, msg) {
+      await (await textChannel(channelId)).messages.edit(messageId, toEditPayload(msg));
+    },
+  };
 }
 
 export async function startDiscord(opts: StartDiscordOptions): Promise<DiscordBot> {
@@ -78,7 +96,7 @@ export async function startDiscord(opts: StartDiscordOptions): Promise<DiscordBo
     if (config.guildId && !readyClient.guilds.cache.has(config.guildId)) {
       log(`discord: the bot is not in server ${config.guildId} (DISCORD_GUILD_ID); invite it with the applications.commands and bot scopes`);
     }
-    return { client: readyClient, stop: () => client.destroy() };
+    return { client: readyClient, ...channelIO(readyClient), stop: () => client.destroy() };
   } catch (e) {
     await client.destroy();
     if (e instanceof Error && /TokenInvalid|invalid token/i.test(`${(e as { code?: string }).code ?? ''} ${e.message}`)) {

@@ -1,5 +1,6 @@
 /** OutgoingMessage (platform-neutral) → discord.js message options. */
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
+import { clipGraphemes } from '../../commands/text-safety.ts';
 import type { ButtonSpec, OutgoingMessage } from '../../commands/types.ts';
 
 export const MAX_CONTENT = 2000; // Discord's limit for message content
@@ -56,6 +57,15 @@ export function buttonRows(buttons: ButtonSpec[]): ActionRowBuilder<ButtonBuilde
   return rows;
 }
 
-function truncate(text: string): string {
-  return text.length <= MAX_CONTENT ? text : `${text.slice(0, MAX_CONTENT - 1)}…`;
+/**
+ * Fits Discord's 2000-character content limit without splitting a character and without losing the last
+ * paragraph (a poll's tally, a command's conclusion): the middle is shortened instead. Commands size their
+ * messages to fit (commands/poll.ts); this is the safety net.
+ */
+export function truncate(text: string, max: number = MAX_CONTENT): string {
+  if (text.length <= max) return text;
+  const split = text.lastIndexOf('\n\n');
+  const tail = split > 0 ? text.slice(split) : '';
+  if (tail.length > 0 && tail.length <= max / 2) return `${clipGraphemes(text.slice(0, split), max - tail.length)}${tail}`;
+  return clipGraphemes(text, max);
 }

@@ -21,7 +21,7 @@ export interface RouterOptions {
 export function createRouter(o: RouterOptions): (i: Interaction) => Promise<void> {
   const commands = new Map(o.commands.map((c) => [c.name, c]));
   const buttons = new Map(o.buttons.map((b) => [b.prefix, b]));
-  const deps = { services: o.services, teacherRole: o.teacherRole };
+  const deps = { services: o.services, teacherRole: o.teacherRole, texts: o.texts, log: o.log };
 
   return async (i) => {
     if (i.isChatInputCommand()) await handle(i, `/${i.commandName}`, (r) => runCommand(i, r));

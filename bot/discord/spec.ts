@@ -10,7 +10,12 @@ import {
 import type { Command, OptionSpec } from '../../commands/types.ts';
 import { QuijoteError } from '../../core/errors.ts';
 
-/** Permission required by default to see teacher commands: Manage Guild ("32"). */
+/**
+ * Manage Guild ("32"): what Discord would require by default if teacher commands were registered with
+ * `default_member_permissions`. They are NOT: a teacher who only has TEACHER_ROLE would not even see /train and
+ * /reveal until an admin added an override. Every command is registered visible to all members, and the handler
+ * refuses non-teachers (router.ts and commands/respond.ts requireTeacher check the role or Manage Guild).
+ */
 export const TEACHER_PERMISSIONS = PermissionFlagsBits.ManageGuild.toString();
 
 const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;
@@ -22,7 +27,7 @@ export function toApplicationCommand(cmd: Command): RESTPostAPIChatInputApplicat
     name: cmd.name,
     description: cmd.description,
     options: cmd.options.map((o) => toOption(o, cmd.name)),
-    default_member_permissions: cmd.teacherOnly ? TEACHER_PERMISSIONS : null,
+    default_member_permissions: null, // visible to everyone; teacher-only commands are checked in the handler
     contexts: [InteractionContextType.Guild],
   };
 }

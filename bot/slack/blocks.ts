@@ -1,5 +1,6 @@
 /** OutgoingMessage → Slack `text` + Block Kit. Images are not blocks here: bot/slack/io.ts uploads them. */
 import type { types } from '@slack/bolt';
+import { graphemePrefix } from '../../commands/text-safety.ts';
 import type { ButtonSpec, OutgoingMessage } from '../../commands/types.ts';
 
 const SECTION_MAX = 3000; // Slack's limit for a section's text
@@ -10,9 +11,17 @@ function escapeSlack(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Our Markdown subset (**bold**, _italic_, *italic*, ~~strike~~, `code`, [text](url)) → Slack mrkdwn. */
+/** Slack has no escape character: an escaped formatting character becomes a look-alike Slack cannot format. */
+const INERT: Record<string, string> = { '*': '\uFF0A', _: '\uFF3F', '~': '\uFF5E', '`': '\uFF40', '<': '&lt;', '>': '&gt;' };
+const ESCAPE_BASE = 0xe000; // private-use placeholders while the markup is converted
+
+/**
+ * Our Markdown subset (**bold**, _italic_, *italic*, ~~strike~~, `code`, [text](url)) → Slack mrkdwn. Backslash
+ * escapes (commands/text-safety.ts escapeMarkdown, used on untrusted text) come out as literal, inert characters.
+ */
 export function toMrkdwn(markdown: string): string {
-  return markdown
+  const held = markdown.replace(/\\([\\*_~`|[\]<>#-])/g, (_m, c: string) => String.fromCharCode(ESCAPE_BASE + c.charCodeAt(0)));
+  return held
     .split(/(`[^`\n]*`)/)
     .map((part, i) => {
       if (i % 2 === 1) return escapeSlack(part); // code span: leave the markup alone
@@ -23,15 +32,20 @@ export function toMrkdwn(markdown: string): string {
         .replace(/~~(.+?)~~/gs, '~$1~')
         .replace(/\u0000/g, '*');
     })
-    .join('');
+    .join('')
+    .replace(/[\uE000-\uE07F]/g, (p) => {
+      const c = String.fromCharCode(p.charCodeAt(0) - ESCAPE_BASE);
+      return INERT[c] ?? c;
+    });
 }
 
+/** Sections of at most `max` UTF-16 units, cut at a line break or else between graphemes (never inside an emoji). */
 function chunks(text: string, max: number): string[] {
   const out: string[] = [];
   let rest = text;
   while (rest.length > max) {
     let cut = rest.lastIndexOf('\n', max);
-    if (cut <= 0) cut = max;
+    if (cut <= 0) cut = graphemePrefix(rest, max).length || max;
     out.push(rest.slice(0, cut));
     rest = rest.slice(cut).replace(/^\n/, '');
   }

@@ -3,9 +3,9 @@
  * and button click to the platform-neutral commands. The adapter knows nothing about which commands exist.
  */
 import type { Server } from 'node:http';
-import { App, LogLevel, SocketModeReceiver, type Logger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi, type Logger } from '@slack/bolt';
 import { QuijoteError } from '../../core/errors.ts';
-import type { ButtonHandler, Command, Services } from '../../commands/types.ts';
+import type { ButtonHandler, Command, PlatformRuntime, Services } from '../../commands/types.ts';
 import type { Deps } from './context.ts';
 import { SlackIO } from './io.ts';
 import { route } from './router.ts';
@@ -32,10 +32,9 @@ export interface StartSlackOptions {
   log?: (line: string) => void;
 }
 
-export interface SlackBot {
+export interface SlackBot extends PlatformRuntime {
   app: App;
   port?: number; // HTTP mode: the port actually bound
-  stop(): Promise<void>;
 }
 
 const STOP_WAIT_MS = 5000;
@@ -71,6 +70,14 @@ function checkConfig(c: SlackConfig): void {
   }
 }
 
+/** Every Web API call: a few quick retries (about 4 s in all) instead of WebClient's ~30 minutes. */
+export const CALL_RETRIES = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2000 };
+/**
+ * Message edits (progress bars, poll counts): one quick retry, a 10 s timeout, and a rate-limited edit fails at
+ * once instead of sleeping; the next edit carries the newer state anyway, so a failed edit never delays a job.
+ */
+export const EDIT_CLIENT = { retryConfig: { retries: 1, factor: 1, minTimeout: 300, maxTimeout: 300 }, rejectRateLimitedCalls: true, timeout: 10_000 };
+
 export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
   const { config } = opts;
   checkConfig(config);
@@ -78,7 +85,8 @@ export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
   const t = texts(config.locale);
   const socket = config.mode === 'socket';
   const logger = boltLogger(log);
-  const clientOptions = opts.slackApiUrl ? { slackApiUrl: opts.slackApiUrl } : {};
+  // WebClient retries for ~30 minutes by default, which would hold the training lane behind one failed edit.
+  const clientOptions = { ...(opts.slackApiUrl ? { slackApiUrl: opts.slackApiUrl } : {}), retryConfig: CALL_RETRIES };
   // Our own SocketModeReceiver, so stop() can wait for the WebSocket to close (Bolt's stop() does not).
   const receiver = socket
     ? new SocketModeReceiver({ appToken: config.appToken!, logger, installerOptions: { clientOptions } })
@@ -97,7 +105,7 @@ export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
       'en api.slack.com/apps → OAuth & Permissions y que la app esté instalada en el espacio de trabajo.', { cause: e });
   }
   const deps: Deps = {
-    io: new SlackIO(app.client, t, log),
+    io: new SlackIO(app.client, t, log, new webApi.WebClient(config.botToken, { ...clientOptions, ...EDIT_CLIENT, logger })),
     teachers: new TeacherCheck(app.client, config.teachers, config.teacherGroup, log),
     services: opts.services,
     texts: t,
@@ -121,6 +129,8 @@ export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
   return {
     app,
     port,
+    post: (place, msg) => deps.io.post(place.channelId, msg),
+    edit: (channelId, ts, msg) => deps.io.update(channelId, ts, msg),
     stop: async () => {
       server?.closeIdleConnections();
       const closed = receiver && new Promise((resolve) => receiver.client.once('disconnected', resolve));

@@ -16,6 +16,8 @@ export class SlackIO {
     private readonly client: webApi.WebClient,
     private readonly texts: Texts,
     private readonly log: (line: string) => void,
+    /** Client for chat.update with bounded retries (bot/slack/index.ts EDIT_CLIENT); defaults to `client`. */
+    private readonly editClient: webApi.WebClient = client,
   ) {}
 
   /** A channel message; editing it updates it in place (and uploads a new image if the image changed). */
@@ -42,7 +44,7 @@ export class SlackIO {
   }
 
   async update(channel: string, ts: string, message: OutgoingMessage): Promise<void> {
-    await this.client.chat.update({ channel, ts, ...toSlackMessage(message) });
+    await this.editClient.chat.update({ channel, ts, ...toSlackMessage(message) });
   }
 
   /**

@@ -1,5 +1,6 @@
 /** The few user-facing texts the Slack adapter itself produces (commands bring their own). */
-export type Locale = 'es' | 'en';
+export type { Locale } from '../../config/index.ts';
+import type { Locale } from '../../config/index.ts';
 
 const es = {
   apology: 'Lo siento, algo ha fallado al procesar tu petición. Ya queda registrado; inténtalo de nuevo en un momento.',

@@ -2,22 +2,22 @@
  * In-process GPU job queue on p-queue.
  *
  * Two queues, both with concurrency 1:
- *  - `gpu`: whoever holds it owns the accelerator. Story and score jobs run here whole, at high priority.
- *    A training never holds it for long: each optimizer step is a separate low-priority slice, so a story
- *    submitted during a training waits for at most the current step, then runs before the next one.
+ *  - `gpu` (fair-gpu.ts): whoever holds it owns the accelerator. Story and score jobs run here whole. A training
+ *    never holds it for long: each optimizer step is a separate turn. Classes take turns: within a class its
+ *    stories go before its training's next step (a story waits for at most the current step); across classes
+ *    round-robin, so a flood of stories in one class delays another class's training by at most one story per step.
  *  - `trainLane`: trainings run one after another (one model in memory at a time); a running training does
  *    not block the GPU between its steps.
  */
 import PQueue from 'p-queue';
+import { FairGpu } from './fair-gpu.ts';
 import type { GpuSlice } from '../engine.ts';
 import { QuijoteError, isQuijoteError } from '../errors.ts';
 import type { Clock } from '../store/types.ts';
-import type { Job, JobInfo, JobKind, JobQueue, JobRequest } from './types.ts';
+import { laneOf, type JobInfo, type JobQueue, type Lane, type QueuedJob, type QueueTask } from './types.ts';
 
 export const INTERACTIVE_PRIORITY = 10;
 export const TRAIN_STEP_PRIORITY = 0;
-
-type Lane = 'train' | 'gpu';
 
 interface Entry {
   info: JobInfo & { status: JobInfo['status'] };
@@ -27,19 +27,17 @@ interface Entry {
   finished: boolean;
 }
 
-const laneOf = (kind: JobKind): Lane => (kind === 'train' ? 'train' : 'gpu');
-
 export interface MemoryJobQueueOptions {
   clock: Clock;
 }
 
 export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
   const { clock } = options;
-  const gpu = new PQueue({ concurrency: 1 });
+  const gpu = new FairGpu();
+  const classKey = (info: JobInfo) => `${info.place.platform}:${info.place.teamId}/${info.place.channelId}`;
   const trainLane = new PQueue({ concurrency: 1 });
   const entries = new Map<string, Entry>(); // insertion order = submission order
   let idleWaiters: Array<() => void> = [];
-  let seq = 0;
 
   function finish(entry: Entry, status: 'done' | 'failed' | 'cancelled'): void {
     if (entry.finished) return;
@@ -70,29 +68,21 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
       };
       jobSignal.addEventListener('abort', onAbort, { once: true });
       return gpu
-        .add(() => {
+        .add(classKey(entry.info), 'step', () => {
           started = true;
           return fn();
-        }, { priority: TRAIN_STEP_PRIORITY, signal: waiting.signal })
-        .finally(() => jobSignal.removeEventListener('abort', onAbort)) as Promise<T>;
+        }, { signal: waiting.signal })
+        .finally(() => jobSignal.removeEventListener('abort', onAbort));
     };
   }
 
   const passThrough: GpuSlice = (fn) => fn();
 
-  function submit<T>(request: JobRequest<T>): Job<T> {
-    const info: Entry['info'] = {
-      id: String(++seq),
-      kind: request.kind,
-      ownerId: request.ownerId,
-      ownerName: request.ownerName,
-      place: { ...request.place },
-      label: request.label,
-      status: 'queued',
-      createdAt: clock.now(),
-    };
+  function submit<T>(request: QueueTask<T>): QueuedJob<T> {
+    const info: Entry['info'] = { ...request.info, place: { ...request.info.place }, status: 'queued' };
+    if (entries.has(info.id)) throw new QuijoteError('INTERNAL', `Job ${info.id} was submitted twice.`);
     const entry: Entry = {
-      info, lane: laneOf(request.kind), controller: new AbortController(), unqueue: new AbortController(), finished: false,
+      info, lane: laneOf(info.kind), controller: new AbortController(), unqueue: new AbortController(), finished: false,
     };
     entries.set(info.id, entry);
     const slice = entry.lane === 'train' ? trainSlice(entry) : passThrough;
@@ -100,13 +90,17 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
       info.status = 'running';
       info.startedAt = clock.now();
       entry.controller.signal.throwIfAborted();
-      return request.run({ job: info, signal: entry.controller.signal, slice });
+      if (entry.lane !== 'train') return request.run({ job: info, signal: entry.controller.signal, slice });
+      gpu.training(classKey(info), true); // other classes' stories take turns with its steps
+      try {
+        return await request.run({ job: info, signal: entry.controller.signal, slice });
+      } finally {
+        gpu.training(classKey(info), false);
+      }
     };
-    const queue = entry.lane === 'train' ? trainLane : gpu;
-    const added = queue.add(task, {
-      priority: entry.lane === 'gpu' ? INTERACTIVE_PRIORITY : 0,
-      signal: entry.unqueue.signal,
-    }) as Promise<T>;
+    const added = entry.lane === 'train'
+      ? (trainLane.add(task, { signal: entry.unqueue.signal }) as Promise<T>)
+      : gpu.add(classKey(info), 'interactive', task, { id: info.id, signal: entry.unqueue.signal });
     const result = added.then(
       (value) => {
         finish(entry, 'done');
@@ -138,6 +132,10 @@ export function createJobQueue(options: MemoryJobQueueOptions): JobQueue {
       const entry = entries.get(id);
       if (!entry) return undefined;
       if (entry.info.status === 'running') return 0;
+      if (entry.lane === 'gpu') {
+        const order = gpu.pendingOrder().indexOf(id);
+        if (order >= 0) return order + 1;
+      }
       return queuedInLane(entry.lane).indexOf(entry) + 1;
     },
     active() {

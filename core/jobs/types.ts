@@ -1,37 +1,77 @@
 /**
- * The GPU job queue seen by the bot. Kept as an interface so that another implementation (e.g. backed by
- * Redis for several bot processes) could replace the in-process one in memory-queue.ts.
+ * The two sides of the job seam (the messages themselves are in protocol.ts):
+ *  - the bot's `ComputeClient`: submit, cancel, progress, result, queue status. Defined by what a remote
+ *    worker could honour: requests are data, answers are messages, no shared memory, no callbacks into the bot;
+ *  - inside the compute process, `JobQueue`: the GPU queue on which stories run between training steps.
  */
-import type { GpuSlice } from '../engine.ts';
+import type { GpuSlice, TrainProgress } from '../engine.ts';
+import type { JobInfo, JobKind, JobOwner, JobParamsByKind, JobResultByKind } from './protocol.ts';
+import type { Place } from '../place.ts';
 
-export type JobKind = 'train' | 'story' | 'score';
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type { JobInfo, JobKind, JobStatus } from './protocol.ts';
 
-/** Where the job was asked for; structurally the same as commands' `Place`. */
-export interface JobPlace {
-  platform: string;
-  teamId: string;
-  channelId: string;
+// ── bot side ──
+
+/** What a command asks for; the client adds the request id and the time. */
+export interface JobSpec<K extends JobKind = JobKind> {
+  kind: K;
+  params: JobParamsByKind[K];
+  place: Place;
+  owner: JobOwner;
+  label?: string;
 }
 
-export interface JobInfo {
-  readonly id: string;
-  readonly kind: JobKind;
-  readonly ownerId: string;
-  /** How to name the owner in /status (display name); falls back to the id. */
-  readonly ownerName?: string;
-  readonly place: JobPlace;
-  /** Short free text for /status, e.g. "500 líneas". */
-  readonly label?: string;
-  status: JobStatus;
-  readonly createdAt: number;
-  startedAt?: number;
-  finishedAt?: number;
+export interface JobHandle<K extends JobKind = JobKind> {
+  /** Live view of the job's state (status changes as messages arrive). */
+  readonly info: JobInfo;
+  /**
+   * Settles with the job's result; rejects with the job's QuijoteError (code and hint kept), with CANCELLED once
+   * cancelled (even if a result arrives later), or with COMPUTE_CRASHED when the compute process died under it.
+   */
+  readonly result: Promise<JobResultByKind[K]>;
+  /** Called when compute starts running the job (at most once). */
+  onStarted(listener: (at: number) => void): void;
+  /** Training progress, after every optimizer step. */
+  onProgress(listener: (progress: TrainProgress) => void): void;
+  /** A training's class model is saved; its evaluation after training is still running. */
+  onSaved(listener: (info: { modelDir: string; evalLossBefore: number }) => void): void;
 }
+
+export interface ComputeClient {
+  submit<K extends JobKind>(spec: JobSpec<K>): JobHandle<K>;
+  /**
+   * Cancels a queued job (it never runs) or a running one (a training stops at its next step, a story at its next
+   * token). False if the job is unknown or already finished.
+   */
+  cancel(id: string): Promise<boolean>;
+  get(id: string): Promise<JobInfo | undefined>;
+  /** 0 while running, 1 for the next to run in its lane, 2…; undefined once finished or unknown. */
+  position(id: string): Promise<number | undefined>;
+  /** Jobs not yet finished: running first, then queued in the order they will start. */
+  active(): Promise<JobInfo[]>;
+  /** Number of jobs waiting (not running). */
+  queuedCount(): Promise<number>;
+  /** Backend and base model, as compute reported them, e.g. "wasm · datificate/gpt2-small-spanish". */
+  describe(): string;
+  /** Resolves when no job is queued or running. */
+  idle(): Promise<void>;
+  /** Stops the compute side (jobs still running are interrupted). */
+  close(): Promise<void>;
+}
+
+/** What commands need from the book without any tensor: how many lines there are and which ones a run used. */
+export interface TextService {
+  /** Largest valid `lines` value. */
+  maxLines(): Promise<number>;
+  /** The training lines that `lines` selects (for corpus traces in /reveal). */
+  trainingLines(lines: number): Promise<string[]>;
+}
+
+// ── compute side ──
 
 export interface JobRunContext {
   job: JobInfo;
-  /** Aborted by cancel(); a training passes it to Engine.train, which stops at the next step boundary. */
+  /** Aborted by cancel(); a training stops at the next step boundary, a story at the next token. */
   signal: AbortSignal;
   /**
    * Runs one GPU slice. For a training it queues each optimizer step behind any waiting story/score work;
@@ -40,23 +80,20 @@ export interface JobRunContext {
   slice: GpuSlice;
 }
 
-export interface JobRequest<T> {
-  kind: JobKind;
-  ownerId: string;
-  ownerName?: string;
-  place: JobPlace;
-  label?: string;
+/** A job inside the compute process: its public info and the work to do. */
+export interface QueueTask<T> {
+  info: JobInfo;
   run(ctx: JobRunContext): Promise<T>;
 }
 
-export interface Job<T> {
+export interface QueuedJob<T> {
   readonly info: JobInfo;
   /** Settles with the job's value; rejects with QuijoteError CANCELLED when cancelled (safe to ignore). */
   readonly result: Promise<T>;
 }
 
 export interface JobQueue {
-  submit<T>(request: JobRequest<T>): Job<T>;
+  submit<T>(task: QueueTask<T>): QueuedJob<T>;
   get(id: string): JobInfo | undefined;
   /** 0 while running, 1 for the next to run in its lane, 2…; undefined once finished or unknown. */
   position(id: string): number | undefined;
@@ -69,3 +106,7 @@ export interface JobQueue {
   /** Resolves when no job is queued or running. */
   idle(): Promise<void>;
 }
+
+/** Trainings run one after another; stories and scores share the GPU lane at a higher priority. */
+export type Lane = 'train' | 'gpu';
+export const laneOf = (kind: JobKind): Lane => (kind === 'train' ? 'train' : 'gpu');

@@ -12,6 +12,7 @@ import type { GenerationConfig } from '../sample/processors.ts';
 import { buildDataset } from '../text/dataset.ts';
 import { disposeLora, type LoraOptions } from '../train/lora.ts';
 import { evaluateLoss } from '../train/loss.ts';
+import { mapOutOfMemory } from '../oom.ts';
 import { saveFineTuned, writeSummary } from '../train/save.ts';
 import { train, type TrainConfig, type TrainDeps } from '../train/trainer.ts';
 
@@ -65,7 +66,7 @@ export async function finetune(base: LoadedModel, bookLines: string[], p: Finetu
   const data = buildDataset(bookLines, { n: p.lines, evalLines: p.evalLines, blockSize, encode: (t) => base.tokenizer.encode(t) });
   const secondsSince = (t: number) => (deps.now() - t) / 1000;
   let t0 = deps.now();
-  const evalBefore = p.evalLossBefore ?? await evaluateLoss(base.model, data.evalBlocks, { slice: deps.slice });
+  const evalBefore = p.evalLossBefore ?? await mapOutOfMemory('evaluation', () => evaluateLoss(base.model, data.evalBlocks, { slice: deps.slice }));
   const phases: FinetunePhases = { evalBefore: secondsSince(t0), evalBeforeCached: p.evalLossBefore !== undefined, train: 0, save: 0, evalAfter: 0 };
   const model = p.train.method === 'full' ? trainableCopy(base.model) : base.model;
   let lora: LoraSet | null = null;
@@ -101,7 +102,7 @@ export async function finetune(base: LoadedModel, bookLines: string[], p: Finetu
     phases.save = secondsSince(t0);
     deps.onSaved?.({ modelDir: p.outDir, evalLossBefore: evalBefore });
     t0 = deps.now();
-    const evalAfter = await evaluateLoss(model, data.evalBlocks, { lora, slice: deps.slice });
+    const evalAfter = await mapOutOfMemory('evaluation', () => evaluateLoss(model, data.evalBlocks, { lora, slice: deps.slice }));
     phases.evalAfter = secondsSince(t0);
     summary.metrics.eval_loss_after = evalAfter;
     summary.metrics.perplexity_after = Math.exp(evalAfter);

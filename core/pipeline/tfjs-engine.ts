@@ -15,10 +15,11 @@ import { loadModelFolder, type LoadedModel } from '../model/load.ts';
 import { disposeModel } from '../model/params.ts';
 import { generate } from '../sample/generate.ts';
 import type { GenerationConfig } from '../sample/processors.ts';
+import { mapOutOfMemory } from '../oom.ts';
 import { cutStory } from '../story/sentences.ts';
 import { groupTexts } from '../text/dataset.ts';
-import { extractBodyLines } from '../text/gutenberg.ts';
-import { loadBookText, writeSelectedLines } from '../text/source.ts';
+import { bookLoader } from '../text/book.ts';
+import { writeSelectedLines } from '../text/source.ts';
 import { EVAL_BATCH, evaluateLoss, lossSum } from '../train/loss.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, disposeLora, loadAdapter } from '../train/lora.ts';
 import type { LoraSet } from '../model/gpt2.ts';
@@ -83,7 +84,6 @@ export function chooseMethod(requested: 'auto' | 'full' | 'lora', backend: strin
 export function createEngine(settings: EngineSettings, deps: EngineDeps): QuijoteEngine {
   const log = deps.log ?? (() => {});
   let started: Promise<{ backend: BackendInfo; base: LoadedModel }> | null = null;
-  let book: Promise<{ lines: string[]; source: string }> | null = null;
   const tuned = new Map<string, LoadedModel>(); // LRU of fine-tuned folders (most recent last)
   const direct: GpuSlice = (fn) => fn();
 
@@ -91,15 +91,12 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     const backend = await initBackend({ request: settings.backend, log, libraryPath: deps.libraryPath, wasmThreads: settings.wasmThreads || cpus().length, webgpuTiledMatmul: settings.webgpuMatmul !== 'tfjs' });
     const hub = hubOptionsFromEnv(settings.hf, homedir());
     const dir = await resolveModel(settings.model, { ...hub, fetch: deps.fetch, onProgress: deps.onDownload, now: deps.now });
-    const base = await loadModelFolder(dir);
+    const base = await mapOutOfMemory('loading', () => loadModelFolder(dir));
     log(`modelo base: ${settings.model} (${parameterCount(base)} parámetros)`);
     return { backend, base };
   })().catch((e) => { started = null; throw e; }));
 
-  const bookLines = () => (book ??= (async () => {
-    const { text, source } = await loadBookText({ file: settings.text.file ?? undefined, url: settings.text.url, cacheDir: join(settings.dataDir, 'gutenberg'), fetch: deps.fetch });
-    return { lines: extractBodyLines(text, { source, startAt: settings.text.startAt ?? undefined }), source }; // undefined: "Capítulo primero"
-  })().catch((e) => { book = null; throw e; }));
+  const bookLines = bookLoader(settings, { fetch: deps.fetch });
 
   /** What story/score/evalLoss run: a model, its tokenizer and, for a LoRA class model, the adapter on the base. */
   interface Served { model: LoadedModel['model']; tokenizer: LoadedModel['tokenizer']; lora: LoraSet | null }
@@ -142,7 +139,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     }
     const hit = tuned.get(dir);
     if (hit) { tuned.delete(dir); tuned.set(dir, hit); return { model: hit.model, tokenizer: hit.tokenizer, lora: null }; }
-    const loaded = await loadModelFolder(dir);
+    const loaded = await mapOutOfMemory('loading', () => loadModelFolder(dir));
     tuned.set(dir, loaded);
     while (tuned.size > 1) { // one full fine-tuned model besides the base: the wasm heap is 4 GiB
       const [oldest, m] = tuned.entries().next().value as [string, LoadedModel];
@@ -167,7 +164,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     const fp = await baseFingerprint();
     const hit = await cache.get(fp, key);
     if (hit !== null) return { loss: hit, cached: true };
-    const loss = await evaluateLoss(base.model, blocks, { slice });
+    const loss = await mapOutOfMemory('evaluation', () => evaluateLoss(base.model, blocks, { slice }));
     await cache.put(fp, key, { loss, model: settings.model, blocks: blocks.length, backend: backend.name }, deps.date?.() ?? new Date(0))
       .catch((e) => log(`no se pudo guardar la caché de pérdidas en ${settings.dataDir}: ${(e as Error).message}`));
     return { loss, cached: false };
@@ -212,11 +209,11 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const before = await baseEvalLoss(groupTexts(base.tokenizer.encode(evalText), blockSize), key, options.slice);
       log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
       const t0 = deps.now();
-      const summary = await finetune(base, lines, {
+      const summary = await mapOutOfMemory('training', () => finetune(base, lines, {
         lines: params.lines, evalLines: ml.evalLines, blockSize, train: trainCfg, outDir,
         baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
         evalLossBefore: before.loss, mergedCopy: params.mergedCopy, evalKey: key, baseFingerprint: fp,
-      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice, onSaved: options.onSaved });
+      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice, onSaved: options.onSaved }));
       summary.phases.evalBefore = (t0 - tBefore) / 1000; // the cache look-up, or the measurement
       summary.phases.evalBeforeCached = before.cached;
       await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
@@ -232,26 +229,29 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     // evicted (disposed) by another class's request while it is generating.
     async story(prompt, modelDir, options = {}): Promise<StoryResult> {
       await ready();
-      return (options.slice ?? direct)(async () => {
+      return (options.slice ?? direct)(() => mapOutOfMemory('generation', async () => {
         const m = await modelFor(modelDir);
         const promptIds = m.tokenizer.encode(prompt);
+        checkPromptTokens(promptIds.length, m.model.config.nPositions, settings.ml.maxNewTokens);
         const cfg = generationConfig({ seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
           lora: m.lora,
           onToken: (_id, ids) => {
+            if (options.signal?.aborted) return true;
             const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
             options.onText?.(text);
             return cutStory(text).complete; // stop once the fifth sentence is closed
           },
         });
+        if (options.signal?.aborted) throw new QuijoteError('CANCELLED', 'The story was cancelled.');
         const story = cutStory(m.tokenizer.decode(out.newIds));
         return { prompt, text: story.text, sentences: story.sentences, complete: story.complete, newTokens: out.newIds.length };
-      });
+      }));
     },
 
     async score(text, modelDir, options = {}): Promise<ScoreResult> {
       await ready();
-      return (options.slice ?? direct)(async () => {
+      return (options.slice ?? direct)(() => mapOutOfMemory('evaluation', async () => {
         const m = await modelFor(modelDir);
         const ids = m.tokenizer.encode(text).slice(0, m.model.config.nPositions);
         if (ids.length < 2) {
@@ -260,7 +260,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         const r = await lossSum(m.model, [ids], m.lora);
         const loss = r.sum / r.count;
         return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
-      });
+      }));
     },
 
     baseFingerprint,
@@ -282,7 +282,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const run: GpuSlice = options.slice ?? direct;
       let sum = 0, count = 0;
       for (let i = 0; i < blocks.length; i += EVAL_BATCH) {
-        const r = await run(async () => { const m = await modelFor(modelDir); return lossSum(m.model, blocks.slice(i, i + EVAL_BATCH), m.lora); });
+        const r = await run(() => mapOutOfMemory('evaluation', async () => { const m = await modelFor(modelDir); return lossSum(m.model, blocks.slice(i, i + EVAL_BATCH), m.lora); }));
         sum += r.sum; count += r.count;
       }
       return sum / count;
@@ -296,6 +296,23 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     },
   };
   return engine;
+}
+
+/**
+ * Most prompt tokens a story may start from: the model's positions minus room for the story (MAX_NEW_TOKENS, at
+ * most half the positions). Emoji and invisible characters cost several tokens each, so characters do not tell.
+ */
+export function maxPromptTokens(nPositions: number, maxNewTokens: number): number {
+  return nPositions - Math.min(maxNewTokens, Math.ceil(nPositions / 2));
+}
+
+function checkPromptTokens(tokens: number, nPositions: number, maxNewTokens: number): void {
+  const max = maxPromptTokens(nPositions, maxNewTokens);
+  if (tokens > max) {
+    throw new QuijoteError('PROMPT_TOO_LONG', `El comienzo ocupa ${tokens} tokens y el modelo admite ${max} para dejar sitio a la historia.`, {
+      hint: 'Acórtalo (los emoji y los símbolos poco comunes ocupan varios tokens cada uno).',
+    });
+  }
 }
 
 function parameterCount(m: LoadedModel): number {

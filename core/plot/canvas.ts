@@ -1,9 +1,9 @@
 /**
  * Minimal RGBA raster for server-side charts: solid fills, crisp axis lines, anti-aliased thick polylines,
- * dashed lines and bitmap text, encoded to PNG with pngjs. Pure JavaScript, deterministic output.
+ * dashed lines and bitmap text, encoded to PNG (png.ts). Pure JavaScript, deterministic output.
  */
-import { PNG } from 'pngjs';
 import { rasterizeText, textWidth } from './font.ts';
+import { encodePng } from './png.ts';
 
 export type Rgb = readonly [number, number, number];
 
@@ -95,8 +95,6 @@ export class Canvas {
   }
 
   toPng(): Buffer {
-    const png = new PNG({ width: this.width, height: this.height });
-    this.data.copy(png.data);
-    return PNG.sync.write(png, { colorType: 2 });
+    return encodePng(this.data, this.width, this.height);
   }
 }

@@ -1,6 +1,6 @@
 /** Where each class keeps its fine-tuned models: DATA_DIR/classes/<platform>-<team>-<channel>/run-<id>. */
 import path from 'node:path';
-import type { PlaceKey } from './types.ts';
+import type { Place } from '../place.ts';
 
 export const STORE_FILE = 'quijote.sqlite';
 
@@ -10,10 +10,10 @@ function safe(part: string): string {
   return cleaned.length > 0 ? cleaned : '_';
 }
 
-export function classDir(dataDir: string, place: PlaceKey): string {
+export function classDir(dataDir: string, place: Place): string {
   return path.join(dataDir, 'classes', `${safe(place.platform)}-${safe(place.teamId)}-${safe(place.channelId)}`);
 }
 
-export function runModelDir(dataDir: string, place: PlaceKey, runId: number): string {
+export function runModelDir(dataDir: string, place: Place, runId: number): string {
   return path.join(classDir(dataDir, place), `run-${runId}`);
 }

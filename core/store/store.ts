@@ -5,11 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Place, Platform } from '../place.ts';
 import { QuijoteError } from '../errors.ts';
 import { migrate } from './migrations.ts';
 import { STORE_FILE } from './paths.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PlaceKey, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
   RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 
@@ -21,7 +22,7 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
 function toClass(r: Row): ClassRow {
-  return { id: num(r.id), platform: String(r.platform), teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
+  return { id: num(r.id), platform: String(r.platform) as Platform, teamId: String(r.team_id), channelId: String(r.channel_id), createdAt: num(r.created_at) };
 }
 
 function toRun(r: Row): RunRow {
@@ -91,7 +92,10 @@ export class Store {
         cause, hint: 'Check that DATA_DIR is writable, or move the damaged file away to start fresh.',
       });
     }
+    // WAL + synchronous=NORMAL: a committed transaction survives the process being killed (kill -9, a crash);
+    // after a power cut or OS crash the last transactions (about the last second) can be lost, never corrupted.
     if (this.file !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.appliedMigrations = migrate(this.db, this.clock.now());
@@ -101,15 +105,33 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
+  /** The journal mode and synchronous level in effect (README «Fiabilidad» says what they guarantee). */
+  durability(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+    };
+  }
+
+  /**
+   * A consistent copy of the database in `destination`, made with SQLite's online backup while the bot keeps
+   * writing (pages changed during the copy are copied again). Returns the pages copied.
+   */
+  async backup(destination: string): Promise<{ totalPages: number }> {
+    if (this.file === ':memory:') throw new QuijoteError('BAD_ARGUMENT', 'An in-memory store cannot be backed up.');
+    const res = await this.db.backup(destination);
+    return { totalPages: res.totalPages };
+  }
+
   // ── classes ────────────────────────────────────────────────────────────────
 
-  findClass(place: PlaceKey): ClassRow | undefined {
+  findClass(place: Place): ClassRow | undefined {
     const r = this.db.prepare('SELECT * FROM classes WHERE platform = ? AND team_id = ? AND channel_id = ?')
       .get(place.platform, place.teamId, place.channelId) as Row | undefined;
     return r ? toClass(r) : undefined;
   }
 
-  ensureClass(place: PlaceKey): ClassRow {
+  ensureClass(place: Place): ClassRow {
     this.db.prepare('INSERT OR IGNORE INTO classes (platform, team_id, channel_id, created_at) VALUES (?, ?, ?, ?)')
       .run(place.platform, place.teamId, place.channelId, this.clock.now());
     return this.findClass(place) as ClassRow;
@@ -218,14 +240,31 @@ export class Store {
     this.db.prepare('UPDATE polls SET channel_id = ?, message_id = ? WHERE id = ?').run(channelId, messageId, pollId);
   }
 
+  /**
+   * Removes a poll whose message could not be posted (and its two stories), so no invisible poll stays open.
+   * Refuses (returns false) once the poll is posted or has votes.
+   */
+  discardUnpostedPoll(pollId: number): boolean {
+    return this.db.transaction(() => {
+      const poll = this.getPoll(pollId);
+      if (!poll || poll.messageId !== null) return false;
+      if (num((this.db.prepare('SELECT COUNT(*) AS n FROM votes WHERE poll_id = ?').get(pollId) as Row).n) !== 0) return false;
+      this.db.prepare('DELETE FROM polls WHERE id = ?').run(pollId);
+      this.db.prepare('DELETE FROM stories WHERE id IN (?, ?)').run(poll.storyAId, poll.storyBId);
+      return true;
+    })();
+  }
+
+  /** The class's newest open poll that was posted (a poll is posted once setPollMessage recorded its message). */
   latestOpenPoll(classId: number): PollRow | undefined {
-    const r = this.db.prepare("SELECT * FROM polls WHERE class_id = ? AND status = 'open' ORDER BY id DESC LIMIT 1")
+    const r = this.db.prepare("SELECT * FROM polls WHERE class_id = ? AND status = 'open' AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1")
       .get(classId) as Row | undefined;
     return r ? toPoll(r) : undefined;
   }
 
+  /** The class's posted polls, oldest first. */
   listPolls(classId: number): PollRow[] {
-    return (this.db.prepare('SELECT * FROM polls WHERE class_id = ? ORDER BY id').all(classId) as Row[]).map(toPoll);
+    return (this.db.prepare('SELECT * FROM polls WHERE class_id = ? AND message_id IS NOT NULL ORDER BY id').all(classId) as Row[]).map(toPoll);
   }
 
   /** Closes the poll; returns false when it was already closed. */

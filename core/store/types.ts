@@ -1,20 +1,15 @@
 /**
  * Row types of the bot's SQLite store. Timestamps are milliseconds since the epoch taken from an injected clock.
  */
+import type { TrainResult } from '../engine.ts';
+import type { Place } from '../place.ts';
 
 /** Time source passed into core code (core never reads the system clock itself). */
 export interface Clock {
   now(): number;
 }
 
-/** A class is one (platform, team, channel) triple. Structurally compatible with commands' `Place`. */
-export interface PlaceKey {
-  platform: string;
-  teamId: string;
-  channelId: string;
-}
-
-export interface ClassRow extends PlaceKey {
+export interface ClassRow extends Place {
   id: number;
   createdAt: number;
 }
@@ -28,14 +23,19 @@ export interface RunParams {
   seed?: number;
 }
 
-export interface RunMetrics {
-  method: 'full' | 'lora';
-  evalLossBefore: number;
-  evalLossAfter: number;
-  perplexityBefore: number;
-  perplexityAfter: number;
-  optimizerSteps: number;
-  seconds: number;
+/** The figures of a finished run that the store keeps: a slice of the engine's TrainResult. */
+export type RunMetrics = Pick<
+  TrainResult,
+  'method' | 'evalLossBefore' | 'evalLossAfter' | 'perplexityBefore' | 'perplexityAfter' | 'optimizerSteps' | 'seconds'
+>;
+
+export const RUN_METRIC_KEYS = [
+  'method', 'evalLossBefore', 'evalLossAfter', 'perplexityBefore', 'perplexityAfter', 'optimizerSteps', 'seconds',
+] as const satisfies readonly (keyof RunMetrics)[];
+
+/** The stored metrics of a training result. */
+export function runMetricsOf(result: TrainResult): RunMetrics {
+  return Object.fromEntries(RUN_METRIC_KEYS.map((k) => [k, result[k]])) as RunMetrics;
 }
 
 export interface LossPoint {

@@ -8,8 +8,9 @@
  *   merged model.safetensors for `from_pretrained` without PEFT.
  * Always: the tokenizer files, generation_config.json and training_summary.json.
  */
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { QuijoteError } from '../errors.ts';
 import { join } from 'node:path';
 import type { StateDict } from '../model/checkpoint.ts';
 import { toHFConfig } from '../model/config.ts';
@@ -30,31 +31,69 @@ export interface SaveOptions {
   configJson: Record<string, unknown>;
   generationConfig: Record<string, unknown>;
   summary: Record<string, unknown>;
+  /** The writes, injectable so tests can fail one of them (a full disk). */
+  files?: Partial<SaveFiles>;
   /** LoRA: also write the adapter merged into a full model.safetensors (~500 MB for the 124M). */
   mergedCopy?: boolean;
 }
 
+export interface SaveFiles {
+  writeFile(path: string, data: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  writeTensors(path: string, tensors: StateDict): Promise<void>;
+}
+
+const realFiles: SaveFiles = {
+  writeFile: (p, d) => writeFile(p, d),
+  copyFile: (a, b) => copyFile(a, b),
+  writeTensors: (p, t) => writeSafetensors(p, t, { format: 'pt' }),
+};
+
+const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
 const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
+/**
+ * Writes the folder. If any write fails (a full disk: ENOSPC, a quota), the partial folder is removed, so a broken
+ * model can never become a class's model; a full disk is reported as NO_SPACE in Spanish.
+ */
 export async function saveFineTuned(o: SaveOptions): Promise<string> {
-  await mkdir(o.outDir, { recursive: true });
+  const f: SaveFiles = { ...realFiles, ...o.files };
+  const existed = existsSync(o.outDir);
+  try {
+    await mkdir(o.outDir, { recursive: true });
+    await writeFolder(o, f);
+  } catch (e) {
+    if (!existed) await rm(o.outDir, { recursive: true, force: true }).catch(() => undefined);
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && NO_SPACE_CODES.has(code)) {
+      throw new QuijoteError('NO_SPACE', `No queda espacio en el disco para guardar el modelo en ${o.outDir} (${code}); se borró la copia a medias.`, {
+        cause: e,
+        hint: 'Libera espacio (por ejemplo baja KEEP_RUNS para guardar menos entrenamientos antiguos) y vuelve a entrenar; el modelo anterior de la clase sigue activo.',
+      });
+    }
+    throw e;
+  }
+  return o.outDir;
+}
+
+async function writeFolder(o: SaveOptions, f: SaveFiles): Promise<void> {
   if (!o.lora || o.mergedCopy) {
     const sd = await exportStateDict(o.model, o.lora);
     const prefixed: StateDict = new Map([...sd].map(([k, v]) => [k.startsWith('lm_head.') ? k : `transformer.${k}`, v]));
-    await writeSafetensors(join(o.outDir, 'model.safetensors'), prefixed, { format: 'pt' });
-    await writeFile(join(o.outDir, 'config.json'), json(toHFConfig(o.model.config, o.configJson)));
+    await f.writeTensors(join(o.outDir, 'model.safetensors'), prefixed);
+    await f.writeFile(join(o.outDir, 'config.json'), json(toHFConfig(o.model.config, o.configJson)));
   }
-  await writeFile(join(o.outDir, 'generation_config.json'), json(o.generationConfig));
-  for (const f of TOKENIZER_FILES) {
-    if (existsSync(join(o.baseDir, f))) await copyFile(join(o.baseDir, f), join(o.outDir, f));
+  await f.writeFile(join(o.outDir, 'generation_config.json'), json(o.generationConfig));
+  for (const file of TOKENIZER_FILES) {
+    if (existsSync(join(o.baseDir, file))) await f.copyFile(join(o.baseDir, file), join(o.outDir, file));
   }
   if (o.lora && o.loraOptions) {
     const { config, tensors } = await peftAdapter(o.lora, o.loraOptions, o.baseModelName);
-    await writeFile(join(o.outDir, 'adapter_config.json'), json(config));
-    await writeSafetensors(join(o.outDir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+    await f.writeFile(join(o.outDir, 'adapter_config.json'), json(config));
+    await f.writeTensors(join(o.outDir, 'adapter_model.safetensors'), tensors);
   }
-  await writeSummary(o.outDir, o.summary);
-  return o.outDir;
+  await f.writeFile(join(o.outDir, 'training_summary.json'), json(o.summary));
 }
 
 /** (Re)writes training_summary.json, e.g. once the after-training loss is known. */

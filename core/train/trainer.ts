@@ -87,33 +87,43 @@ export async function train(model: GPT2, blocks: number[][], cfg: TrainConfig, d
         if (deps.signal?.aborted) throw cancelled();
         const group = batches.slice(j0, j0 + cfg.gradAccum);
         const lr = lrAt(step);
+        // Every tensor the step makes is owned here, so a step that fails half-way (out of memory, a GPU error)
+        // leaks none of them: the catch disposes whatever is still alive.
+        const owned: tf.Tensor[] = [];
+        const own = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
         const loss = await slice(async () => {
-          let acc: tf.Tensor[] | null = null;
-          const losses: tf.Tensor[] = [];
-          for (const b of group) {
-            const x = tf.tensor2d(b.map((k) => blocks[k]), undefined, 'int32');
-            const { value, grads } = tf.variableGrads(
-              () => tf.div(lmLoss(model, x, { training: true, lora, nextSeed }), cfg.gradAccum) as tf.Scalar, params);
-            x.dispose();
-            losses.push(value);
-            const g = params.map((p) => grads[p.name]);
-            if (!acc) acc = g;
-            else {
-              const prev: tf.Tensor[] = acc;
-              acc = prev.map((a, i) => tf.add(a, g[i]));
-              prev.forEach((t) => t.dispose());
-              g.forEach((t) => t.dispose());
+          try {
+            let acc: tf.Tensor[] | null = null;
+            const losses: tf.Tensor[] = [];
+            for (const b of group) {
+              const x = own(tf.tensor2d(b.map((k) => blocks[k]), undefined, 'int32'));
+              const { value, grads } = tf.variableGrads(
+                () => tf.div(lmLoss(model, x, { training: true, lora, nextSeed }), cfg.gradAccum) as tf.Scalar, params);
+              x.dispose();
+              losses.push(own(value));
+              const g = params.map((p) => own(grads[p.name]));
+              if (!acc) acc = g;
+              else {
+                const prev: tf.Tensor[] = acc;
+                acc = prev.map((a, i) => own(tf.add(a, g[i])));
+                prev.forEach((t) => t.dispose());
+                g.forEach((t) => t.dispose());
+              }
+              tokens += b.length * T;
             }
-            tokens += b.length * T;
+            const { norm, coef } = clipCoefficient(acc!, cfg.maxGradNorm);
+            own(norm), own(coef);
+            opt.step(acc!, lr, coef); // clip_grad_norm_'s factor applied inside the update
+            tf.dispose([...acc!, norm, coef]);
+            // Read the losses only now: the whole step is queued, so a GPU never waits on the host mid-step.
+            let lossSum = 0;
+            for (const v of losses) { lossSum += (await v.data())[0] * cfg.gradAccum; v.dispose(); }
+            checkGpuErrors();
+            return lossSum / group.length;
+          } catch (e) {
+            for (const t of owned) if (!t.isDisposed) t.dispose();
+            throw e;
           }
-          const { norm, coef } = clipCoefficient(acc!, cfg.maxGradNorm);
-          opt.step(acc!, lr, coef); // clip_grad_norm_'s factor applied inside the update
-          tf.dispose([...acc!, norm, coef]);
-          // Read the losses only now: the whole step is queued, so a GPU never waits on the host mid-step.
-          let lossSum = 0;
-          for (const v of losses) { lossSum += (await v.data())[0] * cfg.gradAccum; v.dispose(); }
-          checkGpuErrors();
-          return lossSum / group.length;
         });
         step += 1;
         lossCurve.push({ step, loss });

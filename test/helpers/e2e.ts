@@ -1,8 +1,8 @@
 /**
- * End-to-end rig: the REAL bot (bot/start.ts startBot → config, real engine from core/pipeline/tfjs-engine.ts on the
- * tiny golden GPT-2 and the real Quijote text, SQLite store in a temporary DATA_DIR, job queue, commands) wired to
- * the real discord.js client / Bolt app, which talk to the loopback fakes. Only the platform URLs differ from
- * production: the starters below are bot/start.ts's default ones plus the fake's REST / Web API address.
+ * End-to-end rig: the REAL bot (bot/start.ts startBot → config, the compute child process running the real engine
+ * from core/pipeline/tfjs-engine.ts on the tiny golden GPT-2 and the real Quijote text, SQLite store in a temporary
+ * DATA_DIR, commands) wired to the real discord.js client / Bolt app, which talk to the loopback fakes. Only the
+ * platform URLs differ from production, set the way an operator would: DISCORD_API_URL / SLACK_API_URL.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { formatNumber, formatPercent } from '../../commands/messages.ts';
 import { pollStories } from '../../commands/poll.ts';
 import { clip } from '../../commands/respond.ts';
+import { escapeMarkdown } from '../../commands/text-safety.ts';
 import type { Services } from '../../commands/types.ts';
-import { discordPlatform, slackPlatform, startBot, type PlatformStarter, type RunningBot } from '../../bot/start.ts';
+import { startBot, type RunningBot } from '../../bot/start.ts';
 import { findCorpusTraces } from '../../core/story/traces.ts';
 import type { PollRow, RunRow } from '../../core/store/types.ts';
 
@@ -61,11 +62,15 @@ export function tmpDataDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** bot/start.ts's Discord starter, pointed at a fake Discord's REST API. */
-export const discordStarter = (api: string): PlatformStarter => discordPlatform({ rest: { api } });
-
-/** bot/start.ts's Slack starter, pointed at a fake Slack's Web API (Socket Mode URL included). */
-export const slackStarter = (apiUrl: string): PlatformStarter => slackPlatform({ slackApiUrl: apiUrl });
+/**
+ * The same story job again, through the bot's compute client (so the compute process, not the test, runs the
+ * engine): with the poll's seed it must give back exactly the stored stories.
+ */
+export async function regenerate(services: Services, prompt: string, seed: number, modelDir: string) {
+  return services.compute.submit({
+    kind: 'story', params: { prompt, seed, modelDir }, place: { platform: 'discord', teamId: 'test', channelId: 'test' }, owner: { id: 'test' },
+  }).result;
+}
 
 export interface StartedBot {
   bot: RunningBot;
@@ -74,9 +79,9 @@ export interface StartedBot {
 }
 
 /** startBot with the given env and platform starters; fails the test (with the console output) unless it starts. */
-export async function startE2EBot(env: Record<string, string>, platforms: Parameters<typeof startBot>[0]['platforms']): Promise<StartedBot> {
+export async function startE2EBot(env: Record<string, string>): Promise<StartedBot> {
   const logs: string[] = [];
-  const res = await startBot({ env, write: (l) => logs.push(l), platforms });
+  const res = await startBot({ env, write: (l) => logs.push(l) });
   assert.equal(res.code, 0, `the bot did not start:\n${logs.join('\n')}`);
   return { bot: res.bot!, logs };
 }
@@ -105,7 +110,7 @@ export interface RevealFacts {
   poll: PollRow;
   finetunedChoice: 'A' | 'B';
   tally: { A: number; B: number; total: number };
-  /** "La historia afinada se llevó N % de los votos." */
+  /** "El N % detectó la historia afinada (n de total)." */
   share: string;
   /** The corpus-trace sentence /reveal must contain: the copied sequences, or the "none found" line. */
   tracesLine: string;
@@ -125,14 +130,14 @@ export async function revealFacts(services: Services, pollId: number): Promise<R
   assert.equal(tuned.model, 'finetuned');
   assert.equal((poll.finetunedChoice === 'A' ? b : a).model, 'base');
   const run = services.store.getRun(poll.runId);
-  const lines = await services.engine.trainingLines(run!.params.lines);
-  const traces = findCorpusTraces(tuned.text, lines);
+  const lines = await services.text.trainingLines(run!.params.lines);
+  const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
   const ngrams = traces.ngrams.slice(0, 12).map((g) => `«${clip(g, 80)}»`);
   return {
     poll,
     finetunedChoice: poll.finetunedChoice,
     tally: { A: tally.A, B: tally.B, total: tally.total },
-    share: `La historia afinada se llevó ${formatPercent('es', tally[poll.finetunedChoice] / tally.total)} de los votos.`,
+    share: `El ${formatPercent('es', tally[poll.finetunedChoice] / tally.total)} detectó la historia afinada (${tally[poll.finetunedChoice]} de ${tally.total}).`,
     tracesLine:
       ngrams.length > 0
         ? `Secuencias copiadas de las líneas de entrenamiento: ${ngrams.join(', ')}`

@@ -7,6 +7,7 @@ import type {
   ButtonContext, Caller, CommandContext, Logger, MessageHandle, OutgoingMessage, Place, Services,
 } from '../../commands/types.ts';
 import { loadConfig } from '../../config/index.ts';
+import { createLocalCompute } from '../../core/jobs/local-transport.ts';
 import { createRng } from '../../core/sample/rng.ts';
 import { openStore } from '../../core/store/store.ts';
 import { FakeEngine, type FakeEngineOptions } from './fake-engine.ts';
@@ -163,11 +164,22 @@ export function createTestRig(o: TestServicesOptions = {}): TestRig {
   const engine = new FakeEngine(o.engine);
   const logger = new RecordingLogger();
   const store = openStore({ dataDir: ':memory:', clock });
-  const services = createServices({ config, engine, store, clock, random: createRng(o.seed ?? 7), logger });
+  let jobSeq = 0;
+  const compute = createLocalCompute(engine, clock, { newId: () => String(++jobSeq) }); // readable ids: #1, #2…
+  const services = createServices({ config, compute, text: engine, store, clock, random: createRng(o.seed ?? 7), logger });
   return { services, engine, clock, channel: new FakeChannel(clock), logger };
 }
 
 /** Lets queued promise callbacks (job continuations, edits) run. */
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Waits (real time, up to `ms`) until `predicate` holds: for work that leaves the event loop (a picture drawn on a worker thread). */
+export async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

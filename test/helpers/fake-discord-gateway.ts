@@ -8,6 +8,8 @@ export interface GatewayConnection {
   query: URLSearchParams;
   identify?: any;
   heartbeats: number;
+  /** When each heartbeat arrived (Date.now()), to check the client kept its rhythm. */
+  heartbeatTimes: number[];
   acks: number;
   closed: boolean;
 }
@@ -34,7 +36,7 @@ export class FakeGateway {
 
   accept(ws: WebSocket, rawUrl: string): void {
     const query = new URL(rawUrl, 'ws://127.0.0.1').searchParams;
-    const conn: GatewayConnection = { query, heartbeats: 0, acks: 0, closed: false };
+    const conn: GatewayConnection = { query, heartbeats: 0, heartbeatTimes: [], acks: 0, closed: false };
     this.connections.push(conn);
     const state = { conn, seq: 0 };
     this.sockets.set(ws, state);
@@ -71,6 +73,7 @@ export class FakeGateway {
     switch (p.op) {
       case 1: // heartbeat
         state.conn.heartbeats += 1;
+        state.conn.heartbeatTimes.push(Date.now());
         state.conn.acks += 1;
         this.send(ws, { op: 11, d: null, s: null, t: null });
         break;

@@ -49,7 +49,8 @@ export interface FakeInteraction {
   channelId: string;
   createdAt: number;
   expired: boolean;
-  callbacks: { type: number; data: any; files: RecordedFile[] }[];
+  /** `at`: Date.now() when the callback arrived (the user saw the answer). */
+  callbacks: { type: number; data: any; files: RecordedFile[]; at: number }[];
   /** The @original response: the reply, the deferred placeholder, or (buttons, type 6/7) the clicked message. */
   original?: FakeMessage;
   followups: FakeMessage[];
@@ -71,20 +72,66 @@ export interface FakeWorld {
   readonly ackTimeoutMs: number;
   readonly api: string;
   readonly gatewayUrl: string;
+  /** Per-channel limit on message edits (PATCH /channels/:id/messages/:id), like Discord's: 429 + retry_after. */
+  readonly editRate?: { limit: number; windowMs: number; /** send X-RateLimit-* on successful edits (default true) */ announce?: boolean };
+  /** The bot's permissions in every channel (POST /channels/:id/messages needs View Channel + Send Messages). */
+  readonly botPermissions: bigint;
+  /** Requests to fail: `reset` destroys the connection before any reply (ECONNRESET), once per entry. */
+  readonly faults: { method: string; path: RegExp; kind: 'reset' }[];
   changed(): void;
+}
+
+/** Fixed-window bucket of one channel's message edits. */
+interface EditBucket {
+  id: string;
+  remaining: number;
+  resetAt: number;
 }
 
 const LOADING = 1 << 7;
 const EPHEMERAL = 1 << 6;
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: number, message: string) {
+  constructor(readonly status: number, readonly code: number, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
 
+const VIEW_CHANNEL = 1n << 10n;
+const SEND_MESSAGES = 1n << 11n;
+const ATTACH_FILES = 1n << 15n;
+
 export class FakeRest {
+  private readonly editBuckets = new Map<string, EditBucket>();
+  /** 429 replies sent, for tests. */
+  rateLimited = 0;
+
   constructor(private readonly w: FakeWorld) {}
+
+  /** Takes one edit from the channel's bucket or throws Discord's 429; returns the rate-limit headers. */
+  private takeEdit(channelId: string): Record<string, string> {
+    const rate = this.w.editRate;
+    if (!rate) return {};
+    const now = Date.now();
+    let b = this.editBuckets.get(channelId);
+    if (!b || now >= b.resetAt) {
+      b = { id: b?.id ?? `edit-${channelId}`, remaining: rate.limit, resetAt: now + rate.windowMs };
+      this.editBuckets.set(channelId, b);
+    }
+    const resetAfter = Math.max(0, b.resetAt - now) / 1000;
+    const headers = (remaining: number): Record<string, string> => ({
+      'x-ratelimit-limit': String(rate.limit), 'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': String(b!.resetAt / 1000), 'x-ratelimit-reset-after': resetAfter.toFixed(3), 'x-ratelimit-bucket': b!.id,
+    });
+    if (b.remaining <= 0) {
+      this.rateLimited++;
+      throw new HttpError(429, 0, 'You are being rate limited.', { retry_after: resetAfter, global: false }, {
+        ...headers(0), 'retry-after': resetAfter.toFixed(3), 'x-ratelimit-scope': 'user',
+      });
+    }
+    b.remaining--;
+    return rate.announce === false ? {} : headers(b.remaining);
+  }
 
   messageJson(m: FakeMessage): Record<string, unknown> {
     return {
@@ -131,23 +178,33 @@ export class FakeRest {
     let body: ParsedBody = { json: null, files: [], contentType: '' };
     let status = 200;
     let out: unknown;
+    const headers: Record<string, string> = {};
     try {
       body = await readBody(req);
+      const fault = this.w.faults.findIndex((f) => f.method === req.method && f.path.test(path));
+      if (fault >= 0) {
+        this.w.faults.splice(fault, 1);
+        this.w.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, body: body.json, files: body.files, status: 0 });
+        req.socket.destroy(); // the client sees ECONNRESET / "other side closed"
+        this.w.changed();
+        return;
+      }
       if (!url.pathname.startsWith('/api/v10/')) throw new HttpError(404, 0, `404: Not Found (expected /api/v10, got ${url.pathname})`);
-      out = this.route(req.method ?? 'GET', path, url.searchParams, body, req.headers.authorization ?? null);
+      out = this.route(req.method ?? 'GET', path, url.searchParams, body, req.headers.authorization ?? null, headers);
       if (out === undefined) status = 204;
     } catch (e) {
       const err = e instanceof HttpError ? e : new HttpError(500, 0, e instanceof Error ? e.message : String(e));
       status = err.status;
-      out = { message: err.message, code: err.code };
+      out = { message: err.message, code: err.code, ...err.extra };
+      Object.assign(headers, err.headers);
     }
     this.w.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, body: body.json, files: body.files, status });
-    if (status === 204) res.writeHead(204).end();
-    else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+    if (status === 204) res.writeHead(204, headers).end();
+    else res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(out));
     this.w.changed();
   }
 
-  private route(method: string, path: string, query: URLSearchParams, body: ParsedBody, auth: string | null): unknown {
+  private route(method: string, path: string, query: URLSearchParams, body: ParsedBody, auth: string | null, headers: Record<string, string>): unknown {
     const bot = (): void => {
       if (auth !== `Bot ${this.w.token}`) throw new HttpError(401, 0, '401: Unauthorized');
     };
@@ -175,13 +232,21 @@ export class FakeRest {
       const channelId = m[1]!;
       if (!this.w.channels.some((c) => c.id === channelId)) throw new HttpError(404, 10003, 'Unknown Channel');
       if (!m[2] && method === 'GET') return textChannelJson(channelId, this.w.guildId, this.w.channels.find((c) => c.id === channelId)!.name, 0);
-      if (m[2] && !m[3] && method === 'POST') return this.messageJson(this.createMessage(channelId, body, {}));
+      if (m[2] && !m[3] && method === 'POST') {
+        const perms = this.w.botPermissions;
+        if ((perms & VIEW_CHANNEL) === 0n) throw new HttpError(403, 50001, 'Missing Access');
+        if ((perms & SEND_MESSAGES) === 0n || (body.files.length > 0 && (perms & ATTACH_FILES) === 0n)) throw new HttpError(403, 50013, 'Missing Permissions');
+        return this.messageJson(this.createMessage(channelId, body, {}));
+      }
       if (m[3]) {
         const msg = this.w.messages.find((x) => x.id === m![3] && x.channelId === channelId && !x.deleted && !x.ephemeral);
         if (!msg) throw new HttpError(404, 10008, 'Unknown Message');
         if (method === 'GET') return this.messageJson(msg);
         if (msg.author.id !== this.w.bot.id) throw new HttpError(403, 50005, 'Cannot edit a message authored by another user');
-        if (method === 'PATCH') return this.editMessage(msg, body), this.messageJson(msg);
+        if (method === 'PATCH') {
+          Object.assign(headers, this.takeEdit(channelId));
+          return this.editMessage(msg, body), this.messageJson(msg);
+        }
         if (method === 'DELETE') return void (msg.deleted = true);
       }
     }
@@ -217,7 +282,7 @@ export class FakeRest {
       default:
         throw new HttpError(400, 50035, `Invalid Form Body: callback type ${type} is not supported by the fake`);
     }
-    it.callbacks.push({ type, data: data ?? null, files: body.files });
+    it.callbacks.push({ type, data: data ?? null, files: body.files, at: Date.now() });
     if (query.get('with_response') !== 'true') return undefined;
     const o = it.original;
     return {

@@ -31,6 +31,13 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** Time the bot has to acknowledge an interaction (Discord: 3000 ms). */
   ackTimeoutMs?: number;
+  /**
+   * Per-channel rate limit on message edits, answered like Discord: rate-limit headers on every edit and, past
+   * the limit, `429` with `retry_after` (discord.js waits and retries). Discord's is about 5 per 5 s per channel.
+   */
+  editRate?: { limit: number; windowMs: number; announce?: boolean };
+  /** The bot's own permissions in the channels (default: all). */
+  botPermissions?: bigint;
 }
 
 /** Who acts: a user with role names and/or extra permission bits. */
@@ -63,6 +70,8 @@ export class FakeDiscord {
   private readonly roles: FakeRole[];
   private readonly everyonePermissions: bigint;
   private readonly ackTimeoutMs: number;
+  private readonly botPermissions: bigint;
+  private readonly faults: { method: string; path: RegExp; kind: 'reset' }[] = [];
   private readonly allMessages: FakeMessage[] = [];
   private readonly registered = new Map<string, any[]>(); // 'global' | guildId → commands
   private readonly rest: FakeRest;
@@ -83,6 +92,7 @@ export class FakeDiscord {
       ...(o.roles ?? []).map((r, i) => ({ id: snowflake(), name: r.name, permissions: (r.permissions ?? 0n).toString(), position: i + 1 })),
     ];
     this.ackTimeoutMs = o.ackTimeoutMs ?? 3000;
+    this.botPermissions = o.botPermissions ?? PermissionsBitField.All;
     this.gateway = new FakeGateway({
       token: this.token,
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 41_250,
@@ -94,7 +104,7 @@ export class FakeDiscord {
     this.rest = new FakeRest({
       token: this.token, appId: this.appId, guildId: this.guildId, bot: this.bot, channels: this.channels,
       messages: this.allMessages, interactions: this.interactions, registered: this.registered, requests: this.requests,
-      ackTimeoutMs: this.ackTimeoutMs,
+      ackTimeoutMs: this.ackTimeoutMs, editRate: o.editRate, botPermissions: this.botPermissions, faults: this.faults,
       get api() { return self.api; },
       get gatewayUrl() { return self.gateway.url; },
       changed: () => this.changed(),
@@ -199,6 +209,16 @@ export class FakeDiscord {
     return it;
   }
 
+  /** Drop the connection of the next matching request before answering it (the client sees ECONNRESET). */
+  resetNext(method: string, path: RegExp): void {
+    this.faults.push({ method, path, kind: 'reset' });
+  }
+
+  /** How many edits were answered with 429 so far. */
+  get rateLimitedEdits(): number {
+    return this.rest.rateLimited;
+  }
+
   /** Make an interaction's token invalid, as Discord does after 15 minutes. */
   expire(it: FakeInteraction): void {
     it.expired = true;
@@ -275,7 +295,7 @@ export class FakeDiscord {
       guild_id: this.guildId, channel_id: it.channelId,
       channel: textChannelJson(it.channelId, this.guildId, ch?.name ?? 'canal', 0),
       member: memberJson(it.user, roleIds, { nick: as.nick ?? null, permissions: this.memberPermissions(as).toString() }),
-      app_permissions: PermissionsBitField.All.toString(), locale: 'es-ES', guild_locale: 'es-ES',
+      app_permissions: this.botPermissions.toString(), locale: 'es-ES', guild_locale: 'es-ES',
       entitlements: [], authorizing_integration_owners: { 0: this.guildId }, context: 0, attachment_size_limit: 10 * 1024 * 1024,
     };
   }

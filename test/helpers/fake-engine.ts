@@ -127,8 +127,13 @@ export class FakeEngine implements Engine {
       const loss = FakeEngine.lossAt(step, total);
       curve.push({ step, loss });
       progress(step, loss);
+      await new Promise((r) => setImmediate(r)); // a real step takes time: its progress message reaches the bot first
     }
-    options.onSaved?.({ modelDir: outDir, evalLossBefore: 4.2 }); // as the real engine: saved, then the after-training evaluation
+    options.onSaved?.({ modelDir: outDir, evalLossBefore: 4.2 });
+    await slice(async () => {
+      this.events.push('eval:after');
+      await this.gate.pass('eval:after');
+    });
     return {
       modelDir: outDir, lines: params.lines, epochs, lr, method: 'full',
       evalLossBefore: 4.2, evalLossAfter: 3.1, perplexityBefore: Math.exp(4.2), perplexityAfter: Math.exp(3.1),

@@ -73,6 +73,8 @@ export class FakeSlack {
   usergroups: Array<{ id: string; handle: string; users: string[] }>;
   /** Channels the bot is not a member of: chat.postMessage / chat.postEphemeral answer not_in_channel. */
   readonly blockedChannels = new Set<string>();
+  /** Web API methods answered with an HTTP error (e.g. 503, or 429 with Retry-After seconds) until removed. */
+  readonly failing = new Map<string, { status: number; retryAfter?: number }>();
   private seq = 0;
   private sockets = new Set<WebSocket>();
   private http?: { url: string; signingSecret: string };
@@ -272,6 +274,13 @@ export class FakeSlack {
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
     const call: ApiCall = { method, args, token };
     this.apiCalls.push(call);
+    const fail = this.failing.get(method);
+    if (fail) {
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+      if (fail.retryAfter !== undefined) headers['retry-after'] = String(fail.retryAfter);
+      res.writeHead(fail.status, headers).end(JSON.stringify({ ok: false, error: fail.status === 429 ? 'ratelimited' : 'service_unavailable' }));
+      return;
+    }
     const reply = (call.result = this.answer(method, args, token));
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(reply));
   }

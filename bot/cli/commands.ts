@@ -235,11 +235,12 @@ Uso:
   quijote train --lines 500 [--epochs N --lr X --block-size N --train-bs N --grad-accum N --method full|lora]
                 [--model DIR_O_ID --text FICHERO --out CARPETA --seed N --backend auto|tensorflow|webgpu|wasm|cpu] [--json]
   quijote story "Escribe cinco oraciones sobre…" [--model CARPETA] [--compare] [--seed N] [--json]
-  quijote demo [--model DIR_O_ID --text FICHERO --lines N]
+  quijote demo [--model DIR_O_ID --text FICHERO --lines N --merged]
   quijote score --model DIR_O_ID "texto" [--json]
   quijote tokenize --model DIR_O_ID "texto" [--json]
   quijote generate --model DIR_O_ID --prompt "…" --max-new-tokens N [--greedy] [--repetition-penalty R] [--seed S] [--json]
-  quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train]
+  quijote bench [--json] [--only mini-train,124m-lora,124m-full,mini-generate,124m-generate,memory-generate,memory-train,class-train-124m,two-models-124m]
+                [--rounds N --class-model CARPETA]
                 [--steps N] [--batch-size N] [--with-torch] [--out CARPETA|FICHERO.json] [--threads N]
   quijote backup [--out FICHERO.sqlite] [--json]   copia en caliente de DATA_DIR/quijote.sqlite (SQLite online backup)
 

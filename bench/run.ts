@@ -35,6 +35,8 @@ export interface WorkloadEntry {
   seconds: number;
   result?: WorkloadResult;
   torch?: { ok: boolean; result?: Record<string, unknown>; error?: string; seconds: number };
+  /** class-train-124m: torch_reference.py finetune on the same folder and lines (full fine-tuning). */
+  torch_finetune?: { ok: boolean; result?: Record<string, unknown>; error?: string; seconds: number };
   /** ours / torch on the headline figure (best step for training; tokens/s for generation). */
   ratio?: number;
   ratio_median?: number;
@@ -111,6 +113,10 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
     seed: f.seed === undefined ? 0 : Number(f.seed),
     newTokens: posInt(f, 'max-new-tokens', 160),
     iterations: 100,
+    sharedDir,
+    rounds: posInt(f, 'rounds', 1),
+    lines: posInt(f, 'lines', 100),
+    classModelDir: typeof f['class-model'] === 'string' ? resolve(f['class-model']) : undefined,
     libraryPath: c.config.libraryPath ?? undefined,
     // the app's setting: --threads, else WASM_THREADS, 0 = one per CPU
     wasmThreads: (typeof f.threads === 'string' ? Number(f.threads) : c.config.wasmThreads ?? 0) || cpus().length,
@@ -137,6 +143,11 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
     if (tinfo?.available && args) {
       log(`· ${name} (torch)…`);
       entry.torch = runTorch(script, args);
+      if (name === 'class-train-124m' && r.result?.kind === 'class-train') {
+        // The same /train on the same folder and lines in PyTorch (full fine-tuning: torch_reference has no LoRA).
+        log(`· ${name} (torch finetune, acumulación ${4})…`);
+        entry.torch_finetune = runTorch(script, ['finetune', '--model', r.result.model_dir, '--text', join(sharedDir, 'data', 'pg2000-don-quijote.txt'), '--lines', String(base.lines), '--bs', '2', '--accum', '4', '--epochs', '2', '--seed', '42', '--lr', '1e-4']);
+      }
       const ours = r.result ? headline(r.result) : null;
       if (entry.torch.ok && ours) {
         const t = torchHeadline(name, entry.torch.result!);
@@ -163,6 +174,11 @@ export function summaryLine(e: WorkloadEntry): string {
   const r = e.result!;
   const h = headline(r);
   const torch = e.torch?.ok ? torchHeadline(e.name, e.torch.result!).best : undefined;
+  if (r.kind === 'two-models') return `${e.name}: ${r.steps.map((x) => `${x.what} ${fmt(x.seconds)} s (montón ${fmt(x.memory.wasm_heap_bytes === null ? undefined : x.memory.wasm_heap_bytes / 2 ** 20, 0)} MB)`).join(' · ')}`;
+  if (r.kind === 'class-train') {
+    const x = r.rounds[0].seconds;
+    return `${e.name}: ${fmt(h!.ours)} tok/s de entrenamiento · encuesta lista en ${fmt(x.poll_ready)} s · total ${fmt(x.total)} s` + (torch !== undefined ? ` · torch ${fmt(torch)} · ×${fmt(e.ratio, 2)}` : '');
+  }
   if (!h) {
     const m = r as Extract<WorkloadResult, { kind: 'memory' }>;
     return `${e.name}: ${m.iterations} iteraciones, Δtensores ${m.tensors_delta}, Δbytes ${m.bytes_delta}, Δheap wasm ${fmt(m.wasm_heap_delta_mb ?? undefined)} MB, ΔRSS ${fmt(m.rss_delta_mb)} MB`;

@@ -10,10 +10,12 @@ import { disposeModel, randomModel } from '../core/model/params.ts';
 import { backendRecord, memorySnapshot, type BackendRecord, type MemorySnapshot } from './machine.ts';
 import { generationGrowth, trainingGrowth, type GrowthReport } from './memory.ts';
 import { generateBench, trainBench, TORCH_PROMPT, type GenerateBenchResult, type TrainBenchResult } from './workloads.ts';
+import { classTrain, type ClassTrainResult } from './class-train.ts';
+import { twoModels, type TwoModelsResult } from './two-models.ts';
 
-export const WORKLOAD_NAMES = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', '124m-full', 'memory-generate', 'memory-train'] as const;
+export const WORKLOAD_NAMES = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', '124m-full', 'memory-generate', 'memory-train', 'class-train-124m', 'two-models-124m'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
-/** What `quijote bench` runs without --only (124m-full is opt-in: slow, and not a target on CPU). */
+/** What `quijote bench` runs without --only (124m-full, class-train-124m and two-models-124m are opt-in: minutes each on a CPU). */
 export const DEFAULT_WORKLOADS: WorkloadName[] = ['mini-train', 'mini-generate', '124m-lora', '124m-generate', 'memory-generate', 'memory-train'];
 
 export interface WorkloadSpec {
@@ -36,9 +38,14 @@ export interface WorkloadSpec {
   batchSize?: number;
   /** WebGPU: our tiled matmul or tfjs' (WEBGPU_MATMUL). */
   webgpuMatmul?: 'tiled' | 'tfjs';
+  /** class-train-124m: ../shared (the book, the mini's tokenizer), rounds, lines, and an existing 124M folder. */
+  sharedDir?: string;
+  rounds?: number;
+  lines?: number;
+  classModelDir?: string;
 }
 
-export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport) & {
+export type WorkloadResult = (TrainBenchResult | GenerateBenchResult | GrowthReport | ClassTrainResult | TwoModelsResult) & {
   name: WorkloadName;
   model: string;
   params: number;
@@ -56,6 +63,7 @@ export function torchArgs(spec: WorkloadSpec): string[] | null {
     case '124m-full': return ['bench', '--model', 'gpt2-124m', ...steps];
     case 'mini-generate': return ['generate', '--model', spec.modelDir, '--tokens', String(spec.newTokens)];
     case '124m-generate': return ['generate', '--model', 'gpt2-124m', '--tokens', String(spec.newTokens)];
+    case 'class-train-124m': return ['bench', '--model', 'gpt2-124m', '--method', 'frozen', '--steps', String(spec.steps)]; // batch 2 × 128, as our micro-batches
     default: return null;
   }
 }
@@ -64,6 +72,7 @@ export function torchArgs(spec: WorkloadSpec): string[] | null {
 export function headline(r: WorkloadResult): { ours: number; oursMedian?: number } | null {
   if (r.kind === 'train') return { ours: r.tokens_per_second_best, oursMedian: r.tokens_per_second_median };
   if (r.kind === 'generate') return { ours: r.tokens_per_second };
+  if (r.kind === 'class-train') return { ours: Math.max(...r.rounds.map((x) => x.tokens_per_second)) }; // the real path's training tokens/s
   return null;
 }
 
@@ -80,6 +89,14 @@ async function loadFor(spec: WorkloadSpec): Promise<{ model: GPT2; label: string
 export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
   const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath, wasmThreads: spec.wasmThreads, webgpuTiledMatmul: spec.webgpuMatmul !== 'tfjs' });
   const backend = await backendRecord(info);
+  if (spec.name === 'class-train-124m') {
+    const r = await classTrain({ sharedDir: spec.sharedDir ?? '../shared', backend: spec.backend, wasmThreads: spec.wasmThreads, seed: spec.seed || 42, rounds: spec.rounds ?? 1, lines: spec.lines ?? 100, modelDir: spec.classModelDir });
+    return { name: spec.name, model: r.model_dir, params: 124_439_808, backend, load_ms: r.rounds[0].seconds.load * 1000, ...r, end: memorySnapshot() };
+  }
+  if (spec.name === 'two-models-124m') {
+    const r = await twoModels(8, 8, spec.seed);
+    return { name: spec.name, model: 'gpt2-124m (random weights) ×2', params: 2 * 124_439_808, backend, load_ms: r.steps[0].seconds * 1000, ...r, end: memorySnapshot() };
+  }
   const t0 = performance.now();
   const { model, label } = await loadFor(spec);
   const load_ms = performance.now() - t0;

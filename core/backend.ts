@@ -10,6 +10,7 @@ import { QuijoteError } from './errors.ts';
 import { registerWasmExtraKernels } from './kernels/wasm-extra.ts';
 import { registerGradients } from './kernels/gradients.ts';
 import { useThreadedWasm } from './kernels/wasm-threads.ts';
+import { guardWasmHeap } from './kernels/wasm-heap.ts';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -136,7 +137,7 @@ async function tryWasm(threads: number, log: Log): Promise<Attempt> {
     const single = registry.wasm;
     try {
       await useThreadedWasm(threads);
-      if (await tf.setBackend('wasm')) return { ok: true, reason: `CPU con WebAssembly (SIMD, ${threads} hilos)` };
+      if (await tf.setBackend('wasm')) return guarded({ ok: true, reason: `CPU con WebAssembly (SIMD, ${threads} hilos)` });
     } catch (e) {
       log(`wasm con hilos no disponible (${(e as Error).message.split('\n')[0]}); sigo con 1 hilo`);
     }
@@ -144,7 +145,13 @@ async function tryWasm(threads: number, log: Log): Promise<Attempt> {
     tf.registerBackend('wasm', single.factory as never, single.priority);
   }
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tfjs-backend-wasm no pudo iniciarse' };
-  return { ok: true, reason: 'CPU con WebAssembly (SIMD, 1 hilo)' };
+  return guarded({ ok: true, reason: 'CPU con WebAssembly (SIMD, 1 hilo)' });
+}
+
+/** Near its 4 GiB ceiling the wasm heap hangs instead of failing: make it fail (kernels/wasm-heap.ts). */
+function guarded(a: Attempt): Attempt {
+  guardWasmHeap((tf.backend() as unknown as { wasm: Parameters<typeof guardWasmHeap>[0] }).wasm);
+  return a;
 }
 
 async function tryCpu(): Promise<Attempt> {

@@ -25,7 +25,7 @@ export interface TrainProgress {
 }
 
 export interface TrainResult {
-  modelDir: string; // folder loadable by Engine.story/score and by Hugging Face Python
+  modelDir: string; // folder loadable by Engine.story/score and by Hugging Face Python (LoRA: a PEFT adapter of the base)
   lines: number;
   epochs: number;
   lr: number;
@@ -61,10 +61,14 @@ export type GpuSlice = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
-  /** Called once the class model folder is complete, before the evaluation after training (the poll can start). */
-  onSaved?: (info: { modelDir: string; evalLossBefore: number }) => void;
   signal?: AbortSignal; // cancellation at the next optimizer-step boundary (rejects with QuijoteError CANCELLED)
   slice?: GpuSlice;
+  /**
+   * Called once the class model folder is complete and before the after-training evaluation, which then runs
+   * through `slice` a few blocks at a time: the bot can post the blind poll (two stories) right away and edit
+   * the perplexity line in when `train()` resolves. `train()`'s result still carries evalLossAfter.
+   */
+  onSaved?: (info: { modelDir: string; evalLossBefore: number }) => void;
 }
 
 /**

@@ -104,3 +104,24 @@ test('no growth: live tensors and bytes stay flat over 20 generations and 20 tra
   assert.ok(t.samples.length >= 4 && t.samples.every((s) => s.rss_mb > 0));
   disposeModel(trainable);
 });
+
+test('class-train runs the /train path through the engine with phases to poll-ready and memory per round', { skip: existsSync('../shared/data/pg2000-don-quijote.txt') ? false : 'no ../shared (set QUIJOTE_SHARED)' }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-ct-'));
+  // The tiny model stands in for the 124M folder (--class-model); BLOCK_SIZE 128 is clamped to its 64 positions.
+  const r = await bench(ctx({ only: 'class-train-124m', 'class-model': TINY, rounds: '2', lines: '40', out }), quiet);
+  const e = r.workloads[0];
+  assert.ok(e.ok, e.error);
+  const res = e.result!;
+  assert.equal(res.kind, 'class-train');
+  if (res.kind !== 'class-train') return;
+  assert.deepEqual(res.rounds.map((x) => x.eval_cache), ['cold', 'warm'], 'the second /train reads the base eval loss from the cache');
+  for (const x of res.rounds) {
+    const s = x.seconds;
+    assert.ok(s.load >= 0 && s.train > 0 && s.poll_ready >= s.load + s.eval_before + s.train + s.save - 1e-6, JSON.stringify(s));
+    assert.ok(s.total >= s.poll_ready - 1e-6 && s.total >= s.eval_after);
+    assert.equal(x.story_tokens.length, 2, 'the poll has two stories');
+    assert.ok(x.tokens_per_second > 0 && x.eval_loss_after < x.eval_loss_before);
+  }
+  assert.equal(res.rounds[0].eval_loss_before, res.rounds[1].eval_loss_before);
+  assert.ok(res.growth && res.growth.tensors === 0, `live tensors after round 2 − round 1: ${res.growth?.tensors}`);
+});

@@ -15,7 +15,7 @@ import { loadModelFolder } from '../core/model/load.ts';
 import { buildModel, disposeModel } from '../core/model/params.ts';
 import { parseGPT2Config } from '../core/model/config.ts';
 import { clipGradNorm } from '../core/train/adamw.ts';
-import { DEFAULT_LORA, createLora } from '../core/train/lora.ts';
+import { DEFAULT_LORA, createLora, disposeLora, loadAdapter } from '../core/train/lora.ts';
 import { evaluateLoss } from '../core/train/loss.ts';
 import { saveFineTuned } from '../core/train/save.ts';
 import { train, type TrainConfig } from '../core/train/trainer.ts';
@@ -128,7 +128,7 @@ test('full fine-tuning lowers the loss; the saved folder reloads to identical lo
   ids.dispose(); disposeModel(m); disposeModel(reloaded.model);
 });
 
-test('LoRA: starts at the base model, trains only adapters, merges on save and writes a PEFT adapter', async () => {
+test('LoRA: starts at the base model, trains only adapters, saves the PEFT adapter (merged copy on request) that reloads onto the base', async () => {
   await initBackend({ request: 'wasm' });
   const m = await tinyModel(false);
   const ids = tf.tensor2d(golden.input_ids, undefined, 'int32');
@@ -148,6 +148,12 @@ test('LoRA: starts at the base model, trains only adapters, merges on save and w
   assert.equal(Object.keys(r.lora!).length, 2, 'c_attn of both layers');
   const out = mkdtempSync(join(tmpdir(), 'lora-'));
   await saveFineTuned({ outDir: out, model: m, lora: r.lora, loraOptions: DEFAULT_LORA, baseDir: FIXTURE, baseModelName: 'tiny', configJson, generationConfig: {}, summary: {} });
+  assert.ok(!existsSync(join(out, 'model.safetensors')) && !existsSync(join(out, 'config.json')), 'by default a LoRA folder is the adapter only');
+  const back = await loadAdapter(out, m);
+  const viaAdapter = tf.tidy(() => tf.max(tf.abs(tf.sub(forward(m, ids, { lora: r.lora }).logits, forward(m, ids, { lora: back.lora }).logits))).dataSync()[0]);
+  assert.equal(viaAdapter, 0, 'the saved adapter applied to the base gives the trained logits exactly');
+  disposeLora(back.lora);
+  await saveFineTuned({ outDir: out, model: m, lora: r.lora, loraOptions: DEFAULT_LORA, baseDir: FIXTURE, baseModelName: 'tiny', configJson, generationConfig: {}, summary: {}, mergedCopy: true });
   const adapter = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
   assert.equal(adapter.peft_type, 'LORA');
   assert.equal(adapter.r, 8);

@@ -16,7 +16,7 @@ export const FLAGS = {
   'eval-lines': { type: 'string' }, 'start-at': { type: 'string' }, method: { type: 'string' }, seed: { type: 'string' },
   'warmup-steps': { type: 'string' }, 'weight-decay': { type: 'string' }, 'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' },
   prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-  'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, greedy: { type: 'boolean' }, compare: { type: 'boolean' },
+  'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, greedy: { type: 'boolean' }, compare: { type: 'boolean' }, merged: { type: 'boolean' }, rounds: { type: 'string' }, 'class-model': { type: 'string' },
   json: { type: 'boolean' }, threads: { type: 'string' }, 'with-torch': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, steps: { type: 'string' }, only: { type: 'string' }, 'batch-size': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
 } as const;

@@ -24,6 +24,7 @@ export function makeEngine(settings: EngineSettings, json = false, libraryPath: 
   const status = statusWriter(process.stderr, () => Date.now(), 2000); // off a TTY, a download line every 2 s
   return createEngine(settings, {
     now: () => performance.now(),
+    date: () => new Date(),
     log: json ? () => {} : (l) => err(`· ${l}`),
     onDownload: (p) => status((columns) => downloadLine(p, columns), p.total !== null && p.bytes >= p.total),
     libraryPath: libraryPath ?? undefined,
@@ -38,9 +39,21 @@ function textArg(c: CliContext, what: string): string {
 
 const finalDir = (c: CliContext) => resolve(c.flags.out ?? c.config.outDir, 'final');
 
+/**
+ * --model DIR may be a LoRA adapter folder (what /train and `quijote demo` save): the engine then loads the base
+ * it was trained from (training_summary.json, or --base) and applies the adapter to it.
+ */
+function servedModel(c: CliContext, dir: string | undefined): { model: string; classDir: string | null } {
+  if (dir && existsSync(join(dir, 'adapter_config.json')) && !existsSync(join(dir, 'config.json'))) {
+    return { model: c.flags.base ?? trainedFrom(dir).base_model ?? c.config.model, classDir: resolve(dir) };
+  }
+  return { model: dir ?? c.flags.model ?? c.config.model, classDir: null };
+}
+
 const score: Command = async (c) => {
-  const engine = makeEngine(settingsFrom(c.config, c.flags), c.flags.json, c.config.libraryPath);
-  const r = await engine.score(textArg(c, 'el texto'), null);
+  const served = servedModel(c, c.flags.model);
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model: served.model }, c.flags.json, c.config.libraryPath);
+  const r = await engine.score(textArg(c, 'el texto'), served.classDir);
   if (c.flags.json) printJson(r);
   else out(`tokens: ${r.tokens}\nloss: ${r.loss.toFixed(4)}\nperplejidad: ${r.perplexity.toFixed(2)}`);
   return 0;
@@ -76,7 +89,8 @@ const generateCmd: Command = async (c) => {
   return 0;
 };
 
-export async function runTraining(c: CliContext, engine: QuijoteEngine) {
+/** `merged`: LoRA also writes a merged model.safetensors (`quijote train`, for from_pretrained without PEFT). */
+export async function runTraining(c: CliContext, engine: QuijoteEngine, merged = true) {
   const status = statusWriter(process.stderr, () => Date.now()); // off a TTY, one line per optimizer step
   const s = engine.settings;
   const controller = new AbortController();
@@ -84,7 +98,7 @@ export async function runTraining(c: CliContext, engine: QuijoteEngine) {
   process.once('SIGINT', onSigint);
   try {
     const method = c.flags.method && c.flags.method !== 'auto' ? (c.flags.method as 'full' | 'lora') : undefined;
-    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize }, finalDir(c), {
+    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize, mergedCopy: merged || c.flags.merged === true }, finalDir(c), {
       signal: controller.signal,
       onProgress: c.flags.json ? undefined : (p) => status((columns) => trainLine(p, columns), p.step === p.totalSteps),
     });
@@ -120,7 +134,12 @@ function trainedFrom(tunedDir: string): { base_model?: string; text?: string } {
   }
 }
 
-export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine) {
+/**
+ * Both stories and both eval losses. `known`: losses the caller already has (the demo's training computed them);
+ * otherwise the engine's evalLoss, which reads the base's from the eval-loss cache and the class model's from its
+ * training_summary.json when they were measured on the same eval set.
+ */
+export async function compareStories(c: CliContext, prompt: string, tunedDir: string, engine?: QuijoteEngine, known?: { base: number; tuned: number }) {
   const from = trainedFrom(tunedDir);
   const s0 = settingsFrom(c.config, c.flags);
   // Same base model and same evaluation text as the training, unless the flags say otherwise.
@@ -132,7 +151,7 @@ export async function compareStories(c: CliContext, prompt: string, tunedDir: st
   const e = engine ?? makeEngine(settings, c.flags.json, c.config.libraryPath);
   const seed = intFlag(c.flags, 'seed', settings.ml.seed);
   const [before, after] = [await e.story(prompt, null, { seed }), await e.story(prompt, tunedDir, { seed })];
-  const [lossBefore, lossAfter] = [await e.evalLoss(null), await e.evalLoss(tunedDir)];
+  const [lossBefore, lossAfter] = known ? [known.base, known.tuned] : [await e.evalLoss(null), await e.evalLoss(tunedDir)];
   return {
     prompt,
     base: { model: settings.model, ...before, eval_loss: lossBefore, perplexity: Math.exp(lossBefore) },
@@ -155,16 +174,18 @@ const story: Command = async (c) => {
   const prompt = textArg(c, 'el prompt');
   const tuned = c.flags.model ? resolve(c.flags.model) : finalDir(c);
   if (c.flags.compare) {
-    if (!existsSync(join(tuned, 'config.json'))) {
+    if (!existsSync(join(tuned, 'config.json')) && !existsSync(join(tuned, 'adapter_config.json'))) {
       throw new QuijoteError('MODEL_NOT_FOUND', `No hay modelo afinado en ${tuned}.`, { hint: 'Entrena primero con `quijote train --lines 100` o pasa --model CARPETA.' });
     }
     const r = await compareStories(c, prompt, tuned);
     if (c.flags.json) printJson(r); else printComparison(r);
     return 0;
   }
-  const model = c.flags.model ?? (existsSync(join(tuned, 'config.json')) ? tuned : c.config.model);
-  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model }, c.flags.json, c.config.libraryPath);
-  const r = await engine.story(prompt, null, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
+  const found = c.flags.model ?? (existsSync(join(tuned, 'config.json')) || existsSync(join(tuned, 'adapter_config.json')) ? tuned : undefined);
+  const served = servedModel(c, found);
+  const model = served.classDir ?? served.model;
+  const engine = makeEngine({ ...settingsFrom(c.config, c.flags), model: served.model }, c.flags.json, c.config.libraryPath);
+  const r = await engine.story(prompt, served.classDir, { seed: intFlag(c.flags, 'seed', c.config.ml.seed) });
   if (c.flags.json) printJson({ model, ...r });
   else {
     out(r.text);
@@ -186,9 +207,10 @@ const demo: Command = async (c) => {
     }
     throw e;
   }
-  const r = await runTraining(c, engine);
+  const r = await runTraining(c, engine, false); // the demo serves the LoRA adapter; --merged also writes the full copy
   if (!c.flags.json) out(`eval_loss: ${r.evalLossBefore.toFixed(4)} → ${r.evalLossAfter.toFixed(4)} (${r.optimizerSteps} pasos, ${r.seconds.toFixed(1)} s)`);
-  const cmp = await compareStories({ ...c, flags: { ...c.flags, base: settings.model } }, c.flags.prompt ?? c.config.defaultPrompt, r.modelDir, engine);
+  const cmp = await compareStories({ ...c, flags: { ...c.flags, base: settings.model } }, c.flags.prompt ?? c.config.defaultPrompt, r.modelDir, engine,
+    { base: r.evalLossBefore, tuned: r.evalLossAfter });
   if (c.flags.json) printJson({ train: { ...r, trainLines: undefined }, stories: cmp }); else printComparison(cmp);
   return 0;
 };

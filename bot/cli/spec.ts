@@ -86,7 +86,10 @@ export const COMMAND_SPECS: CommandSpec[] = [
     name: 'demo',
     summary: 'entrenar y comparar los cuentos antes/después (lo que hace npm run demo)',
     usage: 'quijote demo [opciones]',
-    flags: [...training, model, text, startAt, evalLines, out, prompt, seed, ...generation, backend, threads, json],
+    flags: [
+      ...training, model, text, startAt, evalLines, out, prompt, seed, ...generation, backend, threads,
+      bool('merged', 'con LoRA, escribe también la copia completa fusionada (model.safetensors) además del adaptador'), json,
+    ],
   },
   {
     name: 'score',
@@ -137,10 +140,12 @@ export const COMMAND_SPECS: CommandSpec[] = [
     summary: 'rendimiento de entrenamiento y generación (ver bench/README.md)',
     usage: 'quijote bench [--json] [--only CARGAS] [opciones]',
     flags: [
-      str('only', 'CARGAS', 'cargas separadas por comas (mini-train, 124m-lora, 124m-full, mini-generate, 124m-generate, memory-generate, memory-train)', () => 'las de bench/suite.ts'),
+      str('only', 'CARGAS', 'cargas separadas por comas (mini-train, 124m-lora, 124m-full, mini-generate, 124m-generate, memory-generate, memory-train, class-train-124m, two-models-124m)', () => 'las de bench/suite.ts'),
       str('steps', 'N', 'pasos medidos por carga', () => '5'),
       str('batch-size', 'N', 'bloques por lote', () => '2'),
       str('max-new-tokens', 'N', 'tokens por generación', () => '160'),
+      str('rounds', 'N', 'class-train-124m: rondas /train + /story + /score seguidas (crecimiento de memoria)', () => '1'),
+      str('class-model', 'CARPETA', 'class-train-124m / two-models-124m: carpeta con la forma del 124M', () => 'una que escribe bench/random-model.ts'),
       str('seed', 'N', 'semilla', () => '0'),
       str('model', 'CARPETA', 'modelo de las cargas mini', (c) => `${c.sharedDir}/models/es-novelas-mini`),
       bool('with-torch', 'ejecuta también la referencia de PyTorch en la misma corrida'),

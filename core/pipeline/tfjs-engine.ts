@@ -4,6 +4,7 @@
  * fine-tuned folder. Everything from the outside world (settings, clock, fetch, log) comes in as arguments.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, type BackendInfo, type BackendRequest } from '../backend.ts';
@@ -20,7 +21,10 @@ import { cutStory } from '../story/sentences.ts';
 import { groupTexts } from '../text/dataset.ts';
 import { bookLoader } from '../text/book.ts';
 import { writeSelectedLines } from '../text/source.ts';
-import { evaluateLoss, lmLoss } from '../train/loss.ts';
+import { EVAL_BATCH, evaluateLoss, lossSum } from '../train/loss.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, disposeLora, loadAdapter } from '../train/lora.ts';
+import type { LoraSet } from '../model/gpt2.ts';
+import { evalKey, evalLossCache, modelFingerprint } from './eval-cache.ts';
 import { finetune, type FinetuneSummary } from './finetune.ts';
 import { createInspector } from '../inspect/inspector.ts';
 import type { TrainConfig } from '../train/trainer.ts';
@@ -46,6 +50,8 @@ export interface EngineSettings {
 
 export interface EngineDeps {
   now: () => number; // milliseconds
+  /** Wall-clock date for the eval-loss cache's entries (default: new Date(0), i.e. unknown). */
+  date?: () => Date;
   log?: (line: string) => void;
   fetch?: typeof fetch;
   onDownload?: (p: HubProgress) => void;
@@ -57,9 +63,15 @@ export interface QuijoteEngine extends Engine {
   /** Starts the backend and loads the base model (done lazily otherwise). */
   ready(): Promise<{ backend: BackendInfo; base: LoadedModel }>;
   /** Fine-tune with explicit hyper-parameters (CLI); `train` uses the settings' defaults. */
-  finetune(params: TrainParams & Partial<TrainConfig> & { blockSize?: number }, outDir: string, options?: TrainOptions): Promise<FinetuneSummary>;
+  finetune(params: TrainParams & Partial<TrainConfig> & { blockSize?: number; mergedCopy?: boolean }, outDir: string, options?: TrainOptions): Promise<FinetuneSummary>;
   generationConfig(overrides?: Partial<GenerationConfig>): GenerationConfig;
-  evalLoss(modelDir: string | null): Promise<number>;
+  /**
+   * Eval loss of the base (null) or a class folder on the configured eval lines: the base's from the eval-loss
+   * cache when there, a class folder's from its training_summary.json when it was measured on the same set.
+   */
+  evalLoss(modelDir: string | null, options?: { slice?: GpuSlice }): Promise<number>;
+  /** sha256 of the base model's files (the eval-loss cache's key). */
+  baseFingerprint(): Promise<string>;
   dispose(): void;
 }
 
@@ -88,19 +100,76 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
 
   const bookLines = bookLoader(settings, { fetch: deps.fetch });
 
-  async function modelFor(dir: string | null): Promise<LoadedModel> {
+  /** What story/score/evalLoss run: a model, its tokenizer and, for a LoRA class model, the adapter on the base. */
+  interface Served { model: LoadedModel['model']; tokenizer: LoadedModel['tokenizer']; lora: LoraSet | null }
+  const adapters = new Map<string, LoraSet>(); // LRU of class adapters on the resident base (~1.2 MB each)
+  let fingerprint: Promise<string> | null = null;
+  const baseFingerprint = async () => (fingerprint ??= ready().then(({ base }) => modelFingerprint(base.dir)).catch((e) => { fingerprint = null; throw e; }));
+  const readJson = (path: string): Record<string, unknown> | null => {
+    try { return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>; } catch { return null; }
+  };
+  const hasFullWeights = (dir: string) => ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'].some((f) => existsSync(join(dir, f)));
+
+  /** Is this LoRA folder an adapter of the resident base? (its recorded fingerprint, else the base's name) */
+  async function adapterFitsBase(dir: string): Promise<boolean> {
+    const summary = readJson(join(dir, 'training_summary.json'));
+    if (typeof summary?.base_fingerprint === 'string') return summary.base_fingerprint === await baseFingerprint();
+    return readJson(join(dir, ADAPTER_CONFIG))?.base_model_name_or_path === settings.model;
+  }
+
+  async function modelFor(dir: string | null): Promise<Served> {
     const { base } = await ready();
-    if (dir === null) return base;
+    if (dir === null) return { model: base.model, tokenizer: base.tokenizer, lora: null };
+    const isAdapter = existsSync(join(dir, ADAPTER_CONFIG)) && existsSync(join(dir, ADAPTER_WEIGHTS));
+    if (isAdapter && (await adapterFitsBase(dir) || !hasFullWeights(dir))) {
+      if (!hasFullWeights(dir) && !(await adapterFitsBase(dir))) {
+        const named = readJson(join(dir, ADAPTER_CONFIG))?.base_model_name_or_path;
+        throw new QuijoteError('MODEL_UNSUPPORTED', `${dir} es un adaptador LoRA de otro modelo base (${String(named)}), no de ${settings.model}.`, {
+          hint: 'Vuelve a entrenar con /train (o quijote train) con el modelo base actual, o arranca con el modelo base del adaptador.',
+        });
+      }
+      let lora = adapters.get(dir);
+      if (lora) adapters.delete(dir);
+      else lora = (await loadAdapter(dir, base.model)).lora;
+      adapters.set(dir, lora);
+      while (adapters.size > 8) {
+        const [oldest, l] = adapters.entries().next().value as [string, LoraSet];
+        adapters.delete(oldest);
+        disposeLora(l);
+      }
+      return { model: base.model, tokenizer: base.tokenizer, lora };
+    }
     const hit = tuned.get(dir);
-    if (hit) { tuned.delete(dir); tuned.set(dir, hit); return hit; }
+    if (hit) { tuned.delete(dir); tuned.set(dir, hit); return { model: hit.model, tokenizer: hit.tokenizer, lora: null }; }
     const loaded = await mapOutOfMemory('loading', () => loadModelFolder(dir));
     tuned.set(dir, loaded);
-    while (tuned.size > 1) { // one fine-tuned model besides the base: the wasm heap is 4 GiB
+    while (tuned.size > 1) { // one full fine-tuned model besides the base: the wasm heap is 4 GiB
       const [oldest, m] = tuned.entries().next().value as [string, LoadedModel];
       tuned.delete(oldest);
       disposeModel(m.model);
     }
-    return loaded;
+    return { model: loaded.model, tokenizer: loaded.tokenizer, lora: null };
+  }
+
+  /** The eval lines as blocks for a tokenizer, and their identity for the caches. */
+  async function evalSet(tokenizer: LoadedModel['tokenizer'], nPositions: number): Promise<{ blocks: number[][]; key: string }> {
+    const { lines } = await bookLines();
+    const blockSize = Math.min(settings.ml.blockSize, nPositions);
+    const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
+    return { blocks: groupTexts(tokenizer.encode(evalText), blockSize), key: evalKey(evalText, blockSize) };
+  }
+  const cache = evalLossCache(settings.dataDir);
+
+  /** The base model's eval loss for `blockSize`: from the cache, or measured (through `slice`) and stored. */
+  async function baseEvalLoss(blocks: number[][], key: string, slice?: GpuSlice): Promise<{ loss: number; cached: boolean }> {
+    const { base, backend } = await ready();
+    const fp = await baseFingerprint();
+    const hit = await cache.get(fp, key);
+    if (hit !== null) return { loss: hit, cached: true };
+    const loss = await mapOutOfMemory('evaluation', () => evaluateLoss(base.model, blocks, { slice }));
+    await cache.put(fp, key, { loss, model: settings.model, blocks: blocks.length, backend: backend.name }, deps.date?.() ?? new Date(0))
+      .catch((e) => log(`no se pudo guardar la caché de pérdidas en ${settings.dataDir}: ${(e as Error).message}`));
+    return { loss, cached: false };
   }
 
   const generationConfig = (o: Partial<GenerationConfig> = {}): GenerationConfig => ({
@@ -134,11 +203,21 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       };
       // Training needs the memory more than a cached class model does (124M LoRA peaks near 3.7 GB on wasm).
       await (options.slice ?? direct)(async () => { for (const m of tuned.values()) disposeModel(m.model); tuned.clear(); });
+      const blockSize = Math.min(params.blockSize ?? ml.blockSize, base.model.config.nPositions);
+      const evalText = lines.slice(lines.length - ml.evalLines).join('\n');
+      const key = evalKey(evalText, blockSize);
+      const fp = await baseFingerprint();
+      const tBefore = deps.now();
+      const before = await baseEvalLoss(groupTexts(base.tokenizer.encode(evalText), blockSize), key, options.slice);
       log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
+      const t0 = deps.now();
       const summary = await mapOutOfMemory('training', () => finetune(base, lines, {
-        lines: params.lines, evalLines: ml.evalLines, blockSize: params.blockSize ?? ml.blockSize, train: trainCfg, outDir,
+        lines: params.lines, evalLines: ml.evalLines, blockSize, train: trainCfg, outDir,
         baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
-      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice }));
+        evalLossBefore: before.loss, mergedCopy: params.mergedCopy, evalKey: key, baseFingerprint: fp,
+      }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice, onSaved: options.onSaved }));
+      summary.phases.evalBefore = (t0 - tBefore) / 1000; // the cache look-up, or the measurement
+      summary.phases.evalBeforeCached = before.cached;
       await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
       return summary;
     },
@@ -158,6 +237,7 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         checkPromptTokens(promptIds.length, m.model.config.nPositions, settings.ml.maxNewTokens);
         const cfg = generationConfig({ ...samplingConfig(options.sampling), seed: options.seed ?? settings.ml.seed, eos_token_id: m.tokenizer.eosTokenId ?? m.model.config.eosTokenId });
         const out = await generate(m.model, promptIds, cfg, {
+          lora: m.lora,
           onToken: (_id, ids) => {
             if (options.signal?.aborted) return true;
             const text = m.tokenizer.decode(ids.slice(promptIds.length) as number[]);
@@ -179,26 +259,42 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
         if (ids.length < 2) {
           throw new QuijoteError('BAD_ARGUMENT', 'El texto es demasiado corto para medir su perplejidad.', { hint: 'Escribe al menos unas palabras.' });
         }
-        const t = tf.tidy(() => lmLoss(m.model, tf.tensor2d([ids], undefined, 'int32')));
-        const loss = (await t.data())[0];
-        t.dispose();
+        const r = await lossSum(m.model, [ids], m.lora);
+        const loss = r.sum / r.count;
         return { tokens: ids.length, loss, perplexity: Math.exp(loss) };
       }));
     },
 
-    async evalLoss(modelDir) {
-      const m = await modelFor(modelDir);
-      const { lines } = await bookLines();
-      const blockSize = Math.min(settings.ml.blockSize, m.model.config.nPositions);
-      const evalText = lines.slice(lines.length - settings.ml.evalLines).join('\n');
-      return mapOutOfMemory('evaluation', () => evaluateLoss(m.model, groupTexts(m.tokenizer.encode(evalText), blockSize)));
+    baseFingerprint,
+
+    async evalLoss(modelDir, options = {}) {
+      const { base } = await ready();
+      if (modelDir === null) {
+        const { blocks, key } = await evalSet(base.tokenizer, base.model.config.nPositions);
+        return (await baseEvalLoss(blocks, key, options.slice)).loss;
+      }
+      const summary = readJson(join(modelDir, 'training_summary.json'));
+      const metrics = summary?.metrics as { eval_loss_after?: unknown } | undefined;
+      const { blocks, key } = await (options.slice ?? direct)(async () => {
+        const m = await modelFor(modelDir);
+        return evalSet(m.tokenizer, m.model.config.nPositions);
+      });
+      if (summary?.eval_key === key && typeof metrics?.eval_loss_after === 'number') return metrics.eval_loss_after; // measured by the training
+      // Each batch takes the model inside its slice: a slice never overlaps another, so it cannot be evicted meanwhile.
+      const run: GpuSlice = options.slice ?? direct;
+      let sum = 0, count = 0;
+      for (let i = 0; i < blocks.length; i += EVAL_BATCH) {
+        const r = await run(() => mapOutOfMemory('evaluation', async () => { const m = await modelFor(modelDir); return lossSum(m.model, blocks.slice(i, i + EVAL_BATCH), m.lora); }));
+        sum += r.sum; count += r.count;
+      }
+      return sum / count;
     },
 
     // Inspection views (core/inspect): the pair is fetched inside each GPU slice, like story and score.
     inspect: createInspector({
       pairFor: async (dir) => {
         const [{ base }, cls] = [await ready(), await modelFor(dir)];
-        return { base: { model: base.model }, cls: { model: cls.model }, tokenizer: base.tokenizer };
+        return { base: { model: base.model }, cls: { model: cls.model, lora: cls.lora }, tokenizer: base.tokenizer };
       },
       heldOutLines: async () => { const { lines } = await bookLines(); return lines.slice(lines.length - settings.ml.evalLines); },
       generationConfig,
@@ -208,6 +304,8 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
     dispose() {
       for (const m of tuned.values()) disposeModel(m.model);
       tuned.clear();
+      for (const l of adapters.values()) disposeLora(l);
+      adapters.clear();
     },
   };
   return engine;

@@ -1,10 +1,14 @@
 /**
- * Saves a fine-tuned model as a Hugging Face folder that `GPT2LMHeadModel.from_pretrained` loads: config.json,
- * model.safetensors (GPT-2's tensor names and Conv1D layout, LoRA merged in), the tokenizer files,
- * generation_config.json and training_summary.json; with LoRA also PEFT's adapter_config.json and
- * adapter_model.safetensors.
+ * Saves a fine-tuned model as a Hugging Face folder.
+ * - Full fine-tuning: config.json and model.safetensors (GPT-2's tensor names and Conv1D layout), which
+ *   `GPT2LMHeadModel.from_pretrained` loads.
+ * - LoRA: PEFT's adapter_config.json and adapter_model.safetensors (1.2 MB for the 124M), which
+ *   `PeftModel.from_pretrained(base, dir)` / `AutoPeftModelForCausalLM.from_pretrained(dir)` load and the engine
+ *   applies to its resident base model; plus, only when `mergedCopy` is asked (the CLI does), config.json and a
+ *   merged model.safetensors for `from_pretrained` without PEFT.
+ * Always: the tokenizer files, generation_config.json and training_summary.json.
  */
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { QuijoteError } from '../errors.ts';
 import { join } from 'node:path';
@@ -29,6 +33,8 @@ export interface SaveOptions {
   summary: Record<string, unknown>;
   /** The writes, injectable so tests can fail one of them (a full disk). */
   files?: Partial<SaveFiles>;
+  /** LoRA: also write the adapter merged into a full model.safetensors (~500 MB for the 124M). */
+  mergedCopy?: boolean;
 }
 
 export interface SaveFiles {
@@ -72,10 +78,12 @@ export async function saveFineTuned(o: SaveOptions): Promise<string> {
 }
 
 async function writeFolder(o: SaveOptions, f: SaveFiles): Promise<void> {
-  const sd = await exportStateDict(o.model, o.lora);
-  const prefixed: StateDict = new Map([...sd].map(([k, v]) => [k.startsWith('lm_head.') ? k : `transformer.${k}`, v]));
-  await f.writeTensors(join(o.outDir, 'model.safetensors'), prefixed);
-  await f.writeFile(join(o.outDir, 'config.json'), json(toHFConfig(o.model.config, o.configJson)));
+  if (!o.lora || o.mergedCopy) {
+    const sd = await exportStateDict(o.model, o.lora);
+    const prefixed: StateDict = new Map([...sd].map(([k, v]) => [k.startsWith('lm_head.') ? k : `transformer.${k}`, v]));
+    await f.writeTensors(join(o.outDir, 'model.safetensors'), prefixed);
+    await f.writeFile(join(o.outDir, 'config.json'), json(toHFConfig(o.model.config, o.configJson)));
+  }
   await f.writeFile(join(o.outDir, 'generation_config.json'), json(o.generationConfig));
   for (const file of TOKENIZER_FILES) {
     if (existsSync(join(o.baseDir, file))) await f.copyFile(join(o.baseDir, file), join(o.outDir, file));
@@ -86,4 +94,11 @@ async function writeFolder(o: SaveOptions, f: SaveFiles): Promise<void> {
     await f.writeTensors(join(o.outDir, 'adapter_model.safetensors'), tensors);
   }
   await f.writeFile(join(o.outDir, 'training_summary.json'), json(o.summary));
+}
+
+/** (Re)writes training_summary.json, e.g. once the after-training loss is known. */
+export async function writeSummary(outDir: string, summary: Record<string, unknown>): Promise<void> {
+  const tmp = join(outDir, 'training_summary.json.tmp');
+  await writeFile(tmp, json(summary));
+  await rename(tmp, join(outDir, 'training_summary.json'));
 }

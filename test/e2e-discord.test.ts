@@ -90,7 +90,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(accepted.ephemeral, true);
     assert.match(accepted.content, /^Entrenamiento #1 aceptado: 20 líneas, 2 épocas, tasa 0,005\. .*Sigue el progreso en el canal\.$/s);
 
-    const announced = await waitML('the training results', () => fake.messages().find((m) => m.content.includes('¡Modelo de la clase afinado')));
+    const announced = await waitML('the training results', () => fake.messages().find((m) => m.content.includes('¡Modelo de la clase afinado') && m.content.includes('Pérdida de evaluación')));
     autoPoll = await waitML('the automatic poll', () => pollMessage(1));
     // then the memorization meter of the class model's story, blind (no passage quoted)
     const meter = await waitML('the memorization meter', () => fake.messages().find((x) => x.content.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
@@ -127,9 +127,14 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.ok(steps.at(-1)![0]! > 0 && steps.at(-1)![0]! <= m.optimizerSteps);
     assert.match(edits.at(-1)!, new RegExp(`^✅ Entrenamiento #1 \\(20 líneas\\) terminado: ${m.optimizerSteps} pasos en \\d+:\\d\\d\\.$`));
 
-    // The results: a channel message that mentions the teacher, with the metrics the store recorded and a PNG.
+    // The results: a channel message that mentions the teacher. It is posted as soon as the model is saved (the
+    // class can vote while the evaluation runs) and then edited with the metrics the store recorded and a PNG.
     const lines = metricLines(run);
-    const post = channelPosts().find((r) => r.files.length > 0)!;
+    const first = channelPosts().find((r) => String(r.body.content).includes('¡Modelo de la clase afinado'))!;
+    assert.match(first.body.content, /Ya podéis votar a ciegas/);
+    const post = channelEdits(announced.id).find((r) => r.files.length > 0)!;
+    const pollPost = fake.requests.findIndex((r) => r.method === 'POST' && String(r.body?.content ?? '').includes('Votación a ciegas #1'));
+    assert.ok(pollPost >= 0 && pollPost < fake.requests.indexOf(post), 'the poll is posted before the metrics arrive');
     assert.equal(post.auth, `Bot ${fake.token}`);
     assert.equal(
       post.body.content,

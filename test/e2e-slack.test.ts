@@ -105,13 +105,17 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.match(edits.at(-1)!, new RegExp(`^✅ Entrenamiento #1 \\(20 líneas\\) terminado: ${m.optimizerSteps} pasos en \\d+:\\d\\d\\.$`));
     assert.equal(fake.messages.get(waiting.result.ts)!.text, edits.at(-1));
 
-    // The results: mrkdwn text with the teacher mentioned and the stored metrics, then the PNG upload into the channel.
+    // The results: posted (teacher mentioned) as soon as the model is saved, so the class votes meanwhile; then
+    // chat.update puts in the stored metrics, and the PNG is uploaded into the channel.
     const lines = metricLines(run);
+    assert.match(announced.args.text, /^<@U0PROFE> ¡Modelo de la clase afinado con 20 líneas del Quijote! Ya podéis votar a ciegas/);
+    const final = await waitML('the metrics edit', () => updatesOf(announced.result.ts).find((c) => String(c.args.text).includes('Pérdida de evaluación')));
     assert.equal(
-      announced.args.text,
+      final.args.text,
       `<@${TEACHER}> ¡Modelo de la clase afinado con 20 líneas del Quijote!\n${lines.loss}\n${lines.ppl}\nAhora votad a ciegas qué historia suena más a Cervantes.\n${settingsLine(run)}`,
     );
-    assert.equal(sections(announced), announced.args.text);
+    assert.equal(sections(final), final.args.text);
+    assert.ok(fake.calls().indexOf(final) > fake.calls().findIndex((c) => c.method === 'chat.postMessage' && c.result?.ts === autoPoll.ts), 'the poll is out before the metrics');
     const curve = run.lossCurve!;
     const alt = `Curva de pérdida del entrenamiento #1: de ${formatNumber('es', curve[0]!.loss, 3)} a ${formatNumber('es', curve.at(-1)!.loss, 3)}`;
     const file = await fake.waitFor(() => [...fake.files.values()].find((f) => f.channel === CHANNEL), 'the loss curve upload');

@@ -58,7 +58,7 @@ test('/story knobs travel in the story job to both generations and are named in 
 
 test('Slack text options parse the knobs (decimal comma too)', () => {
   assert.deepEqual(parseOptions('story', 'prompt:"En un lugar" temperatura:0,8 top_k:40 penalizacion:1.2', story.options), {
-    prompt: 'En un lugar', temperatura: 0.8, top_k: 40, top_p: undefined, penalizacion: 1.2,
+    prompt: 'En un lugar', temperatura: 0.8, top_k: 40, top_p: undefined, penalizacion: 1.2, intensidad: undefined,
   });
 });
 

@@ -147,7 +147,12 @@ describe('resolveModel', () => {
     hub.requests.length = 0;
     const dir = await resolveModel('org/tiny', o);
     const gets = hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn/'));
-    assert.deepEqual(gets.map((r) => r.range), [null, 'bytes=300000-']);
+    // How much of a cut transfer reaches the client before the socket dies depends on the runtime's chunking
+    // (Node 24's fetch keeps less than Node 20's): the resume must start exactly where the partial file ends.
+    assert.equal(gets.length, 2);
+    assert.equal(gets[0]!.range, null);
+    const from = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
+    assert.ok(from > 0 && from <= 300_000, `resumed from byte ${from}`);
     assert.equal((await read(join(dir, 'model.safetensors'))).length, size);
     assert.ok(Buffer.from(await read(join(dir, 'model.safetensors'))).equals(Buffer.from(golden['model.safetensors'])));
   });
@@ -159,13 +164,14 @@ describe('resolveModel', () => {
     const blobs = join(o.cacheDir, 'models--org--tiny', 'blobs');
     const partial = (await readdir(blobs)).filter((b) => b.endsWith('.incomplete'));
     assert.equal(partial.length, 1);
-    assert.equal((await stat(join(blobs, partial[0]))).size, 300_000);
+    const kept = (await stat(join(blobs, partial[0]))).size; // up to 3 × 100 000 bytes, as the runtime delivered them
+    assert.ok(kept > 0 && kept <= 300_000, `${kept} bytes kept`);
     assert.ok(!(await exists(join(o.cacheDir, 'models--org--tiny', 'refs', 'main'))));
 
     hub.requests.length = 0;
     const dir = await resolveModel('org/tiny', o);
     const gets = hub.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/cdn/'));
-    assert.deepEqual(gets.map((r) => r.range), ['bytes=300000-']);
+    assert.deepEqual(gets.map((r) => r.range), [`bytes=${kept}-`]);
     assert.ok(Buffer.from(await read(join(dir, 'model.safetensors'))).equals(Buffer.from(golden['model.safetensors'])));
     assert.ok(!(await readdir(blobs)).some((b) => b.endsWith('.incomplete')));
   });

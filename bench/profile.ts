@@ -146,8 +146,9 @@ async function matmuls(model: GPT2): Promise<void> {
   }
 }
 
-if (Number(a.threads) > 0) await (await import('../core/kernels/wasm-threads.ts')).useThreadedWasm(Number(a.threads));
-const info = await initBackend({ request: a.backend as BackendRequest, webgpuTiledMatmul: a.matmul !== 'tfjs' });
+const info = await initBackend({
+  request: a.backend as BackendRequest, webgpuTiledMatmul: a.matmul !== 'tfjs', wasmThreads: Number(a.threads) || undefined,
+});
 console.log(`backend ${info.name} (${info.reason}) ${info.detail ?? ''}, impl ${a.impl}${a.identity ? ' + shared Identity' : ''}, threads ${a.threads}`);
 const is124 = a.model === '124m';
 const lora = a.method === 'lora';

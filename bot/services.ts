@@ -5,14 +5,14 @@ import type { Logger, Services } from '../commands/types.ts';
 import type { AppConfig } from '../config/index.ts';
 import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Rng } from '../core/sample/rng.ts';
-import type { Store } from '../core/store/store.ts';
+import type { AsyncStore } from '../core/store/async-store.ts';
 import type { Clock } from '../core/store/types.ts';
 
 export interface CreateServicesOptions {
   config: AppConfig;
   compute: ComputeClient;
   text: TextService;
-  store: Store;
+  store: AsyncStore;
   clock: Clock;
   /** Seeded generator (core/sample/rng.ts createRng) for poll order and story seeds. */
   random: Rng;

@@ -18,7 +18,8 @@ import { createProcessCompute } from './compute/process-transport.ts';
 import type { BullTransport } from './compute/bullmq/transport.ts';
 import { reconcileRuns } from '../core/jobs/reconciler.ts';
 import { createRng } from '../core/sample/rng.ts';
-import { openStore, type Store } from '../core/store/store.ts';
+import type { AsyncStore } from '../core/store/async-store.ts';
+import { openSqliteAsyncStore } from '../core/store/sqlite-async.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
 import { downloadReporting } from './download-status.ts';
 import { installProcessGuards } from './process-guards.ts';
@@ -64,6 +65,19 @@ function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs
     env, logger, clock, describe: `(${t(config.locale, 'start.computeStarting')}) ${config.backend} · ${config.model}`,
     ...downloadReporting(config.locale, logger, clock), // first start: the model's download in the log and in /status
   });
+}
+
+/**
+ * The front-end's store: PostgreSQL when DATABASE_URL is set (loaded only then: the embedded default never imports
+ * pg), else the SQLite file in DATA_DIR through the async wrapper.
+ */
+export async function openBotStore(config: AppConfig, clock: Clock, logger: Logger): Promise<AsyncStore> {
+  const url = config.distributed.databaseUrl;
+  if (!url) return openSqliteAsyncStore({ dataDir: config.dataDir, clock });
+  const { PostgresStore, describePostgresUrl } = await import('../core/store/postgres.ts');
+  const store = await PostgresStore.open({ url, clock, onIdleError: (e) => logger.warn(`store: PostgreSQL connection lost: ${e.message}`) });
+  logger.info(`store: PostgreSQL at ${describePostgresUrl(url)}${store.appliedMigrations.length ? `, migrations ${store.appliedMigrations.join(', ')} applied` : ''}`);
+  return store;
 }
 
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */
@@ -147,9 +161,9 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     const { createBullCompute } = await import('./compute/bullmq/transport.ts');
     districtCompute = (a) => createBullCompute({ url, clock: a.clock, logger: a.logger });
   }
-  let store: Store;
+  let store: AsyncStore;
   try {
-    store = openStore({ dataDir: config.dataDir, clock });
+    store = await openBotStore(config, clock, logger);
   } catch (e) {
     write(t(locale, 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
@@ -157,7 +171,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   // Embedded: nothing survives this process, so what it left running is interrupted. District (ROLE=bot): runs may
   // be alive on workers; the periodic reconciler below compares the store with the queue instead.
   const district = config.distributed.role === 'bot';
-  const interrupted = district ? [] : store.recoverInterruptedRuns();
+  const interrupted = district ? [] : await store.recoverInterruptedRuns();
   for (const { run, class: cls, previousStatus } of interrupted) {
     logger.warn(t(locale, 'start.interrupted', { run: run.id, place: placeLabel(cls as Place), status: t(locale, `run.status.${previousStatus}`) }));
   }
@@ -178,14 +192,14 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   if (started.length === 0) {
     write(t(locale, 'start.allFailed'));
     await compute.close();
-    store.close();
+    await store.close();
     return { code: 1 };
   }
 
   // Poll messages posted before this start stay editable (live count, closing on /reveal).
-  services.pollMessages.setReattach((pollId) => {
-    const poll = store.getPoll(pollId);
-    const cls = poll ? store.getClass(poll.classId) : undefined;
+  services.pollMessages.setReattach(async (pollId) => {
+    const poll = await store.getPoll(pollId);
+    const cls = poll ? await store.getClass(poll.classId) : undefined;
     const runtime = cls ? runtimes[cls.platform] : undefined;
     if (!poll?.channelId || !poll.messageId || !runtime) return undefined;
     const { channelId, messageId } = poll;
@@ -244,7 +258,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
         }
         // Jobs are not cancelled: whatever was running is marked 'interrupted' at the next start.
         await compute.close().catch((e: unknown) => logger.warn(`stop: compute: ${message(e)}`));
-        store.close();
+        await store.close();
       },
     },
   };

@@ -47,18 +47,18 @@ async function startTraining(ctx: CommandContext): Promise<void> {
   if (!params) return;
   const { lines, epochs, lr } = params;
   const t = s.t;
-  const cls = s.store.ensureClass(ctx.place);
-  const busy = s.store.activeRuns(cls.id)[0];
+  const cls = await s.store.ensureClass(ctx.place);
+  const busy = (await s.store.activeRuns(cls.id))[0];
   if (busy) {
     await ctx.reply({ text: t('train.busy', { run: busy.id }), ephemeral: true });
     return;
   }
-  const run = s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
+  const run = await s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
   let progress: MessageHandle;
   try {
     progress = await ctx.post({ text: t('train.waiting', { run: run.id, lines }) });
   } catch (e) {
-    s.store.endRun(run.id, 'failed', 'could not post the progress message');
+    await s.store.endRun(run.id, 'failed', 'could not post the progress message');
     throw e;
   }
   const job = s.compute.submit({
@@ -102,8 +102,8 @@ async function chosenParams(ctx: CommandContext): Promise<RunParams | undefined>
 async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefined> {
   const s = ctx.services;
   const id = parseRunRef(ctx.options.repetir);
-  const cls = s.store.findClass(ctx.place);
-  const earlier = id === undefined || !cls ? undefined : s.store.getRun(id);
+  const cls = await s.store.findClass(ctx.place);
+  const earlier = id === undefined || !cls ? undefined : await s.store.getRun(id);
   if (!earlier || !cls || earlier.classId !== cls.id) {
     await ctx.reply({ text: s.t('train.repeatNotFound', { run: String(ctx.options.repetir) }), ephemeral: true });
     return undefined;
@@ -130,8 +130,10 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     render: (p) => ({ text: renderProgress(s, { id: run.id, lines }, p) }),
     logger: s.logger,
   });
+  // The run's end is written after its start (with PostgreSQL both are round trips).
+  let started: Promise<void> = Promise.resolve();
   job.onStarted(() => {
-    s.store.markRunRunning(run.id);
+    started = s.store.markRunRunning(run.id).catch((e: unknown) => s.logger.error(`train #${run.id}: could not mark it running`, e));
     s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
   });
   job.onProgress((p) => reporter.update(p));
@@ -152,7 +154,8 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     result = await job.result;
   } catch (e) {
     const cancelled = isQuijoteError(e, 'CANCELLED');
-    s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
+    await started;
+    await s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
     if (cancelled) s.logger.info(`train #${run.id} cancelled`);
     else s.logger.error(`train #${run.id} failed`, e);
     await reporter.finish({
@@ -162,7 +165,8 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     return;
   }
 
-  const done = s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
+  await started;
+  const done = await s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
   s.logger.info(`train #${run.id} done: ppl ${result.perplexityBefore.toFixed(2)} → ${result.perplexityAfter.toFixed(2)}, ${result.modelDir}`);
   await pruneClassRuns(s, run.classId);
   await reporter.finish({

@@ -171,6 +171,26 @@ for (const backend of [sqlite, postgres]) {
       assert.equal((await store.getPoll(poll.id))?.status, 'closed');
     });
 
+    test('only a posted poll is listed; an unposted one can be discarded with its stories; votes in order', async () => {
+      const clock = new ManualClock(1_000);
+      const store = await opened(await backend.fresh(), clock);
+      const { cls, poll } = await seedPoll(store);
+      assert.equal(await store.latestOpenPoll(cls.id), undefined, 'not posted yet');
+      assert.deepEqual(await store.listPolls(cls.id), []);
+      assert.equal(await store.discardUnpostedPoll(poll.id), true);
+      assert.equal(await store.getPoll(poll.id), undefined);
+      assert.equal(await store.getStory(poll.storyAId), undefined);
+      assert.equal(await store.getStory(poll.storyBId), undefined);
+      const { poll: posted } = await seedPoll(store);
+      await store.setPollMessage(posted.id, 'C1', 'M1');
+      assert.equal(await store.discardUnpostedPoll(posted.id), false, 'a posted poll stays');
+      assert.equal((await store.latestOpenPoll(cls.id))?.id, posted.id);
+      await store.castVote(posted.id, 'u2', 'B');
+      clock.advance(5);
+      await store.castVote(posted.id, 'u1', 'A');
+      assert.deepEqual(await store.pollVotes(posted.id), [{ userId: 'u2', choice: 'B', votedAt: 1000 }, { userId: 'u1', choice: 'A', votedAt: 1005 }]);
+    });
+
     test('runs left queued or running are marked interrupted once, with their class and previous status', async () => {
       const db = await backend.fresh();
       const clock = new ManualClock(100);

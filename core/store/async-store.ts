@@ -9,7 +9,7 @@
  */
 import type {
   ClassRow, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow, StoryModel,
-  StoryRow, Tally, VoteOutcome,
+  PollVote, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 import type { Place } from '../place.ts';
 
@@ -43,10 +43,16 @@ export interface AsyncStore {
   createPoll(input: { classId: number; runId: number; prompt: string; storyAId: number; storyBId: number; finetunedChoice: PollChoice; createdBy: string }): Promise<PollRow>;
   getPoll(id: number): Promise<PollRow | undefined>;
   setPollMessage(pollId: number, channelId: string, messageId: string): Promise<void>;
+  /** Removes a poll whose message could not be posted (and its two stories); false once posted or voted on. */
+  discardUnpostedPoll(pollId: number): Promise<boolean>;
+  /** The class's newest open poll that was posted (setPollMessage recorded its message). */
   latestOpenPoll(classId: number): Promise<PollRow | undefined>;
+  /** The class's posted polls, oldest first. */
   listPolls(classId: number): Promise<PollRow[]>;
   closePoll(pollId: number): Promise<boolean>;
   castVote(pollId: number, userId: string, choice: PollChoice): Promise<VoteOutcome>;
   getVote(pollId: number, userId: string): Promise<PollChoice | null>;
+  /** Every vote of a poll, oldest first (the teacher's CSV export with voter ids). */
+  pollVotes(pollId: number): Promise<PollVote[]>;
   tally(pollId: number): Promise<Tally>;
 }

@@ -14,7 +14,7 @@ import { ONE_ACTIVE_RUN_INDEX } from './migrations.ts';
 import { migratePostgres } from './pg-migrate.ts';
 import { activeRunBusy, toClass, toPoll, toRun, toStory } from './store.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunMetrics, RunParams, RunRow,
   StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 import type { Place } from '../place.ts';
@@ -205,13 +205,26 @@ export class PostgresStore implements AsyncStore {
     await this.pool.query('UPDATE polls SET channel_id = $1, message_id = $2 WHERE id = $3', [channelId, messageId, pollId]);
   }
 
+  async discardUnpostedPoll(pollId: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      // the row lock orders this with votes (castVote locks the poll row first too)
+      const poll = await this.one('SELECT * FROM polls WHERE id = $1 FOR UPDATE', [pollId], c);
+      if (!poll || poll.message_id !== null) return false;
+      const votes = await this.one('SELECT COUNT(*) AS n FROM votes WHERE poll_id = $1', [pollId], c);
+      if (Number(votes!.n) !== 0) return false;
+      await c.query('DELETE FROM polls WHERE id = $1', [pollId]);
+      await c.query('DELETE FROM stories WHERE id IN ($1, $2)', [poll.story_a_id, poll.story_b_id]);
+      return true;
+    });
+  }
+
   async latestOpenPoll(classId: number): Promise<PollRow | undefined> {
-    const r = await this.one("SELECT * FROM polls WHERE class_id = $1 AND status = 'open' ORDER BY id DESC LIMIT 1", [classId]);
+    const r = await this.one("SELECT * FROM polls WHERE class_id = $1 AND status = 'open' AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1", [classId]);
     return r ? toPoll(r) : undefined;
   }
 
   async listPolls(classId: number): Promise<PollRow[]> {
-    return (await this.all('SELECT * FROM polls WHERE class_id = $1 ORDER BY id', [classId])).map(toPoll);
+    return (await this.all('SELECT * FROM polls WHERE class_id = $1 AND message_id IS NOT NULL ORDER BY id', [classId])).map(toPoll);
   }
 
   async closePoll(pollId: number): Promise<boolean> {
@@ -235,6 +248,11 @@ export class PostgresStore implements AsyncStore {
   async getVote(pollId: number, userId: string): Promise<PollChoice | null> {
     const r = await this.one('SELECT choice FROM votes WHERE poll_id = $1 AND user_id = $2', [pollId, userId]);
     return r ? (String(r.choice) as PollChoice) : null;
+  }
+
+  async pollVotes(pollId: number): Promise<PollVote[]> {
+    return (await this.all('SELECT user_id, choice, voted_at FROM votes WHERE poll_id = $1 ORDER BY voted_at, user_id', [pollId]))
+      .map((r) => ({ userId: String(r.user_id), choice: String(r.choice) as PollChoice, votedAt: Number(r.voted_at) }));
   }
 
   async tally(pollId: number): Promise<Tally> {

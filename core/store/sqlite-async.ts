@@ -37,11 +37,13 @@ export class SqliteAsyncStore implements AsyncStore {
   createPoll: Wrapped['createPoll'] = async (i) => this.sync.createPoll(i);
   getPoll: Wrapped['getPoll'] = async (id) => this.sync.getPoll(id);
   setPollMessage: Wrapped['setPollMessage'] = async (p, c, m) => this.sync.setPollMessage(p, c, m);
+  discardUnpostedPoll: Wrapped['discardUnpostedPoll'] = async (p) => this.sync.discardUnpostedPoll(p);
   latestOpenPoll: Wrapped['latestOpenPoll'] = async (c) => this.sync.latestOpenPoll(c);
   listPolls: Wrapped['listPolls'] = async (c) => this.sync.listPolls(c);
   closePoll: Wrapped['closePoll'] = async (p) => this.sync.closePoll(p);
   castVote: Wrapped['castVote'] = async (p, u, c) => this.sync.castVote(p, u, c);
   getVote: Wrapped['getVote'] = async (p, u) => this.sync.getVote(p, u);
+  pollVotes: Wrapped['pollVotes'] = async (p) => this.sync.pollVotes(p);
   tally: Wrapped['tally'] = async (p) => this.sync.tally(p);
 }
 

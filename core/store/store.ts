@@ -12,7 +12,7 @@ import { QuijoteError } from '../errors.ts';
 import { migrate } from './migrations.ts';
 import { STORE_FILE } from './paths.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunMetrics, RunParams, RunRow,
   RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 
@@ -315,7 +315,7 @@ export class Store {
   }
 
   /** Every vote of a poll, oldest first (the teacher's CSV export with voter ids). */
-  pollVotes(pollId: number): Array<{ userId: string; choice: PollChoice; votedAt: number }> {
+  pollVotes(pollId: number): PollVote[] {
     return (this.db.prepare('SELECT user_id, choice, voted_at FROM votes WHERE poll_id = ? ORDER BY voted_at, user_id').all(pollId) as Row[])
       .map((r) => ({ userId: String(r.user_id), choice: String(r.choice) as PollChoice, votedAt: num(r.voted_at) }));
   }

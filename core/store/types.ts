@@ -97,6 +97,13 @@ export interface Tally {
   total: number;
 }
 
+/** One stored vote (the CSV export with voter ids). */
+export interface PollVote {
+  userId: string;
+  choice: PollChoice;
+  votedAt: number;
+}
+
 export interface VoteOutcome {
   /** The user's choice before this vote, if any. */
   previous: PollChoice | null;

@@ -16,7 +16,7 @@ import type { Platform } from '../core/place.ts';
 import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
 import type { BullTransport } from './compute/bullmq/transport.ts';
-import { reconcileRuns } from '../core/jobs/reconciler.ts';
+import type { DistrictLoop } from './district-loop.ts';
 import { createRng } from '../core/sample/rng.ts';
 import type { AsyncStore } from '../core/store/async-store.ts';
 import { openSqliteAsyncStore } from '../core/store/sqlite-async.ts';
@@ -88,7 +88,7 @@ export const discordPlatform: PlatformStarter = async ({ config, services, log }
     const { startDiscordHttp } = await import('./discord/http.ts');
     return startDiscordHttp({
       config: { token: d.token, publicKey: d.publicKey, teacherRole: d.teacherRole, locale: config.locale },
-      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: '0.0.0.0',
+      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: d.httpHost,
       ...(d.apiUrl ? { rest: { api: d.apiUrl } } : {}),
     });
   }
@@ -217,26 +217,13 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     }
   }
 
-  let reconciler: NodeJS.Timeout | undefined;
+  // District (ROLE=bot): take over result deliveries other front-ends could not finish, and reconcile the store
+  // with the queue (bot/district-loop.ts).
+  let loop: DistrictLoop | undefined;
   const bull = (compute as { transport?: Partial<BullTransport> }).transport;
-  if (district && bull?.liveRunKeys) {
-    const liveRunKeys = bull.liveRunKeys.bind(bull);
-    const tick = async () => {
-      const found = await reconcileRuns({
-        unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
-        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => liveRunKeys(), clock,
-      });
-      for (const { run, class: cls } of found) {
-        const place: Place = { platform: cls.platform, teamId: cls.teamId, channelId: cls.channelId };
-        logger.warn(`reconciler: run #${run.id} of ${placeLabel(place)} had no job in the queue; marked interrupted`);
-        await runtimes[cls.platform]?.post(place, { text: t(locale, 'train.interrupted', { run: run.id, lines: run.params.lines }) })
-          .catch((e: unknown) => logger.warn(t(locale, 'start.noticeFailed', { place: placeLabel(place), run: run.id, detail: message(e) })));
-      }
-    };
-    const safeTick = () => void tick().catch((e: unknown) => logger.warn(`reconciler: ${message(e)}`));
-    safeTick();
-    reconciler = setInterval(safeTick, 60_000);
-    reconciler.unref();
+  if (district && bull?.liveRunKeys && bull.jobOutcome) {
+    const queue = { liveRunKeys: bull.liveRunKeys.bind(bull), jobOutcome: bull.jobOutcome.bind(bull) };
+    loop = (await import('./district-loop.ts')).startDistrictLoop({ services, runtimes, queue, clock, logger, locale });
   }
 
   logger.info(t(locale, 'start.ready', { platforms: started.join(', '), dataDir: config.dataDir, engine: compute.describe() }));
@@ -251,7 +238,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
       async stop() {
         if (stopped) return;
         stopped = true;
-        if (reconciler) clearInterval(reconciler);
+        await loop?.stop();
         logger.info(t(locale, 'start.stopping'));
         for (const runtime of Object.values(runtimes)) {
           await runtime?.stop?.().catch((e: unknown) => logger.warn(`stop: ${message(e)}`));

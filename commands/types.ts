@@ -115,6 +115,8 @@ export interface Services {
   logger: Logger;
   /** Live handles of poll messages (to edit vote counts and close them on /reveal). */
   pollMessages: PollMessages;
+  /** This front-end process, as it signs its claims in the store (result deliveries): host:pid:random. */
+  frontEndId: string;
   [key: string]: unknown;
 }
 

@@ -19,6 +19,11 @@ export interface DistributedConfig {
   /** WORKER_LOCK_MS / WORKER_STALLED_CHECK_MS: how soon a dead worker's job is taken over (defaults 30000 / 15000). */
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /**
+   * DELIVERY_LEASE_MS: how long a front-end's claim on delivering a training's results lasts without renewal (it
+   * renews it while it works); a front-end that dies is taken over this long after (default 30000).
+   */
+  deliveryLeaseMs: number;
 }
 
 export function readDistributed(r: EnvReader): DistributedConfig {
@@ -34,5 +39,6 @@ export function readDistributed(r: EnvReader): DistributedConfig {
   if (redisUrl !== null && modelStore === null) r.errors.push('`REDIS_URL` needs `MODEL_STORE` too: workers on other machines must find the class models (a file:/// folder every machine mounts)');
   const lockDurationMs = r.positiveInt('WORKER_LOCK_MS', 30_000);
   const stalledIntervalMs = r.positiveInt('WORKER_STALLED_CHECK_MS', 15_000);
-  return { role, redisUrl, modelStore, databaseUrl, lockDurationMs, stalledIntervalMs };
+  const deliveryLeaseMs = r.positiveInt('DELIVERY_LEASE_MS', 30_000);
+  return { role, redisUrl, modelStore, databaseUrl, lockDurationMs, stalledIntervalMs, deliveryLeaseMs };
 }

@@ -10,7 +10,7 @@ import { isQuijoteError } from '../core/errors.ts';
 import { serverTest, startRedis } from './helpers/servers.ts';
 
 test('no district variable: ROLE=all, no Redis, no model store (the embedded default)', () => {
-  assert.deepEqual(loadConfig({}).distributed, { role: 'all', redisUrl: null, modelStore: null, databaseUrl: null, lockDurationMs: 30_000, stalledIntervalMs: 15_000 });
+  assert.deepEqual(loadConfig({}).distributed, { role: 'all', redisUrl: null, modelStore: null, databaseUrl: null, lockDurationMs: 30_000, stalledIntervalMs: 15_000, deliveryLeaseMs: 30_000 });
 });
 
 test('ROLE, REDIS_URL and MODEL_STORE are validated together, each problem said with what to set', () => {

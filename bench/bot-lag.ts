@@ -81,7 +81,7 @@ await wait('both story polls and the automatic poll', () => pollOf(4));
 h.disable();
 const seconds = (Date.now() - t0) / 1000;
 
-const run = bot.services.store.getRun(2)!;
+const run = (await bot.services.store.getRun(2))!;
 const summary = JSON.parse(readFileSync(path.join(run.modelDir!, 'training_summary.json'), 'utf8'));
 const result = {
   compute: a.compute,

@@ -1,22 +1,26 @@
 /** Builds the concrete `Services` that every command receives (the same function wires tests with fakes). */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { translator } from '../commands/messages.ts';
 import { PollMessages } from '../commands/poll-messages.ts';
 import type { Logger, Services } from '../commands/types.ts';
 import type { AppConfig } from '../config/index.ts';
 import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Rng } from '../core/sample/rng.ts';
-import type { Store } from '../core/store/store.ts';
+import type { AsyncStore } from '../core/store/async-store.ts';
 import type { Clock } from '../core/store/types.ts';
 
 export interface CreateServicesOptions {
   config: AppConfig;
   compute: ComputeClient;
   text: TextService;
-  store: Store;
+  store: AsyncStore;
   clock: Clock;
   /** Seeded generator (core/sample/rng.ts createRng) for poll order and story seeds. */
   random: Rng;
   logger?: Logger;
+  /** Default: host:pid:random. */
+  frontEndId?: string;
 }
 
 /** One line per event on stderr, with an ISO timestamp from the given clock. */
@@ -43,5 +47,6 @@ export function createServices(o: CreateServicesOptions): Services {
     rng: o.random,
     logger: o.logger ?? consoleLogger(o.clock),
     pollMessages: new PollMessages(),
+    frontEndId: o.frontEndId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
   };
 }

@@ -16,9 +16,10 @@ import type { Platform } from '../core/place.ts';
 import { createTextService } from '../core/text/book.ts';
 import { createProcessCompute } from './compute/process-transport.ts';
 import type { BullTransport } from './compute/bullmq/transport.ts';
-import { reconcileRuns } from '../core/jobs/reconciler.ts';
+import type { DistrictLoop } from './district-loop.ts';
 import { createRng } from '../core/sample/rng.ts';
-import { openStore, type Store } from '../core/store/store.ts';
+import type { AsyncStore } from '../core/store/async-store.ts';
+import { openSqliteAsyncStore } from '../core/store/sqlite-async.ts';
 import type { Clock, InterruptedRun } from '../core/store/types.ts';
 import { downloadReporting } from './download-status.ts';
 import { installProcessGuards } from './process-guards.ts';
@@ -66,6 +67,19 @@ function defaultCreateCompute({ config, env, logger, clock }: ComputeFactoryArgs
   });
 }
 
+/**
+ * The front-end's store: PostgreSQL when DATABASE_URL is set (loaded only then: the embedded default never imports
+ * pg), else the SQLite file in DATA_DIR through the async wrapper.
+ */
+export async function openBotStore(config: AppConfig, clock: Clock, logger: Logger): Promise<AsyncStore> {
+  const url = config.distributed.databaseUrl;
+  if (!url) return openSqliteAsyncStore({ dataDir: config.dataDir, clock });
+  const { PostgresStore, describePostgresUrl } = await import('../core/store/postgres.ts');
+  const store = await PostgresStore.open({ url, clock, onIdleError: (e) => logger.warn(`store: PostgreSQL connection lost: ${e.message}`) });
+  logger.info(`store: PostgreSQL at ${describePostgresUrl(url)}${store.appliedMigrations.length ? `, migrations ${store.appliedMigrations.join(', ')} applied` : ''}`);
+  return store;
+}
+
 /** The Discord starter (DISCORD_API_URL, when set, points discord.js at another REST API). */
 export const discordPlatform: PlatformStarter = async ({ config, services, log }) => {
   const d = config.discord;
@@ -74,7 +88,7 @@ export const discordPlatform: PlatformStarter = async ({ config, services, log }
     const { startDiscordHttp } = await import('./discord/http.ts');
     return startDiscordHttp({
       config: { token: d.token, publicKey: d.publicKey, teacherRole: d.teacherRole, locale: config.locale },
-      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: '0.0.0.0',
+      commands: localizedCommands(config.locale), buttons, services, log, port: d.httpPort, host: d.httpHost,
       ...(d.apiUrl ? { rest: { api: d.apiUrl } } : {}),
     });
   }
@@ -147,9 +161,9 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     const { createBullCompute } = await import('./compute/bullmq/transport.ts');
     districtCompute = (a) => createBullCompute({ url, clock: a.clock, logger: a.logger });
   }
-  let store: Store;
+  let store: AsyncStore;
   try {
-    store = openStore({ dataDir: config.dataDir, clock });
+    store = await openBotStore(config, clock, logger);
   } catch (e) {
     write(t(locale, 'start.badConfig', { detail: message(e) }));
     return { code: 1 };
@@ -157,7 +171,7 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   // Embedded: nothing survives this process, so what it left running is interrupted. District (ROLE=bot): runs may
   // be alive on workers; the periodic reconciler below compares the store with the queue instead.
   const district = config.distributed.role === 'bot';
-  const interrupted = district ? [] : store.recoverInterruptedRuns();
+  const interrupted = district ? [] : await store.recoverInterruptedRuns();
   for (const { run, class: cls, previousStatus } of interrupted) {
     logger.warn(t(locale, 'start.interrupted', { run: run.id, place: placeLabel(cls as Place), status: t(locale, `run.status.${previousStatus}`) }));
   }
@@ -178,14 +192,14 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   if (started.length === 0) {
     write(t(locale, 'start.allFailed'));
     await compute.close();
-    store.close();
+    await store.close();
     return { code: 1 };
   }
 
   // Poll messages posted before this start stay editable (live count, closing on /reveal).
-  services.pollMessages.setReattach((pollId) => {
-    const poll = store.getPoll(pollId);
-    const cls = poll ? store.getClass(poll.classId) : undefined;
+  services.pollMessages.setReattach(async (pollId) => {
+    const poll = await store.getPoll(pollId);
+    const cls = poll ? await store.getClass(poll.classId) : undefined;
     const runtime = cls ? runtimes[cls.platform] : undefined;
     if (!poll?.channelId || !poll.messageId || !runtime) return undefined;
     const { channelId, messageId } = poll;
@@ -203,26 +217,13 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
     }
   }
 
-  let reconciler: NodeJS.Timeout | undefined;
+  // District (ROLE=bot): take over result deliveries other front-ends could not finish, and reconcile the store
+  // with the queue (bot/district-loop.ts).
+  let loop: DistrictLoop | undefined;
   const bull = (compute as { transport?: Partial<BullTransport> }).transport;
-  if (district && bull?.liveRunKeys) {
-    const liveRunKeys = bull.liveRunKeys.bind(bull);
-    const tick = async () => {
-      const found = await reconcileRuns({
-        unfinishedRuns: () => store.unfinishedRuns(), getClass: (id) => store.getClass(id),
-        interrupt: (id, error) => store.endRun(id, 'interrupted', error), liveRunKeys: () => liveRunKeys(), clock,
-      });
-      for (const { run, class: cls } of found) {
-        const place: Place = { platform: cls.platform, teamId: cls.teamId, channelId: cls.channelId };
-        logger.warn(`reconciler: run #${run.id} of ${placeLabel(place)} had no job in the queue; marked interrupted`);
-        await runtimes[cls.platform]?.post(place, { text: t(locale, 'train.interrupted', { run: run.id, lines: run.params.lines }) })
-          .catch((e: unknown) => logger.warn(t(locale, 'start.noticeFailed', { place: placeLabel(place), run: run.id, detail: message(e) })));
-      }
-    };
-    const safeTick = () => void tick().catch((e: unknown) => logger.warn(`reconciler: ${message(e)}`));
-    safeTick();
-    reconciler = setInterval(safeTick, 60_000);
-    reconciler.unref();
+  if (district && bull?.liveRunKeys && bull.jobOutcome) {
+    const queue = { liveRunKeys: bull.liveRunKeys.bind(bull), jobOutcome: bull.jobOutcome.bind(bull) };
+    loop = (await import('./district-loop.ts')).startDistrictLoop({ services, runtimes, queue, clock, logger, locale });
   }
 
   logger.info(t(locale, 'start.ready', { platforms: started.join(', '), dataDir: config.dataDir, engine: compute.describe() }));
@@ -237,14 +238,14 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
       async stop() {
         if (stopped) return;
         stopped = true;
-        if (reconciler) clearInterval(reconciler);
+        await loop?.stop();
         logger.info(t(locale, 'start.stopping'));
         for (const runtime of Object.values(runtimes)) {
           await runtime?.stop?.().catch((e: unknown) => logger.warn(`stop: ${message(e)}`));
         }
         // Jobs are not cancelled: whatever was running is marked 'interrupted' at the next start.
         await compute.close().catch((e: unknown) => logger.warn(`stop: compute: ${message(e)}`));
-        store.close();
+        await store.close();
       },
     },
   };

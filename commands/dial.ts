@@ -76,13 +76,13 @@ export const filmButton: ButtonHandler = {
   async run(ctx) {
     const s = ctx.services;
     const ref = ctx.args[0] ?? '';
-    const cls = s.store.findClass(ctx.place);
+    const cls = await s.store.findClass(ctx.place);
     let source: FilmSource | undefined;
     if (ref.startsWith('s')) source = stateOf<FilmSource>(s, 'film-source').get(ref.slice(1));
     else if (ref.startsWith('p') && cls) {
-      const poll = s.store.getPoll(Number(ref.slice(1)));
-      const story = poll && poll.classId === cls.id && poll.status === 'closed' ? s.store.getStory(poll.storyAId) : undefined;
-      const run = poll ? s.store.getRun(poll.runId) : undefined;
+      const poll = await s.store.getPoll(Number(ref.slice(1)));
+      const story = poll && poll.classId === cls.id && poll.status === 'closed' ? await s.store.getStory(poll.storyAId) : undefined;
+      const run = poll ? await s.store.getRun(poll.runId) : undefined;
       if (poll && story && story.seed !== null && run?.modelDir) source = { classId: cls.id, modelDir: run.modelDir, prompt: poll.prompt, seed: story.seed };
     }
     if (!source || !cls || source.classId !== cls.id) {
@@ -101,7 +101,7 @@ export const frameButton: ButtonHandler = {
     const s = ctx.services;
     const film = stateOf<FilmState>(s, 'film', 50).get(ctx.args[0] ?? '');
     const n = Number(ctx.args[1]);
-    const cls = s.store.findClass(ctx.place);
+    const cls = await s.store.findClass(ctx.place);
     const frames = film?.message.buttons?.length ?? 0;
     if (!film || !cls || film.classId !== cls.id || !(Number.isInteger(n) && n >= 1 && n <= frames)) {
       await ctx.reply({ text: s.t('film.expired'), ephemeral: true });

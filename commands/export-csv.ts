@@ -24,14 +24,14 @@ export function csvLine(fields: ReadonlyArray<string | number | null | undefined
 }
 
 /** The CSV of every poll of the class; `withIds` adds a `votantes` column ("user:A; user:B"). */
-export function pollsCsv(services: Services, classId: number, options: { withIds: boolean }): string {
+export async function pollsCsv(services: Services, classId: number, options: { withIds: boolean }): Promise<string> {
   const s = services;
-  const runs = new Map<number, RunRow>(s.store.listRuns(classId).map((r) => [r.id, r]));
+  const runs = new Map<number, RunRow>((await s.store.listRuns(classId)).map((r) => [r.id, r]));
   const header = options.withIds ? [...CSV_COLUMNS, 'votantes'] : [...CSV_COLUMNS];
   const lines = [csvLine(header)];
-  for (const poll of s.store.listPolls(classId)) {
+  for (const poll of await s.store.listPolls(classId)) {
     const run = runs.get(poll.runId);
-    const tally = s.store.tally(poll.id);
+    const tally = await s.store.tally(poll.id);
     const closed = poll.status === 'closed';
     const detected = closed && tally.total > 0 ? Number((tally[poll.finetunedChoice] / tally.total).toFixed(4)) : null;
     const row: Array<string | number | null | undefined> = [
@@ -39,7 +39,7 @@ export function pollsCsv(services: Services, classId: number, options: { withIds
       poll.runId, run?.params.lines, run?.params.epochs, run?.params.lr, run?.params.seed ?? s.config.ml.seed, run?.metrics?.method,
       tally.A, tally.B, closed ? poll.finetunedChoice : null, detected,
     ];
-    if (options.withIds) row.push(s.store.pollVotes(poll.id).map((v) => `${v.userId}:${v.choice}`).join('; '));
+    if (options.withIds) row.push((await s.store.pollVotes(poll.id)).map((v) => `${v.userId}:${v.choice}`).join('; '));
     lines.push(csvLine(row));
   }
   return `\uFEFF${lines.join('\r\n')}\r\n`;

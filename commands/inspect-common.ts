@@ -15,8 +15,8 @@ export interface ClassModel { classId: number; run: RunRow; modelDir: string }
 /** The class's latest trained model, or undefined (after telling the user to /train first). */
 export async function classModelOr(ctx: InteractionContext): Promise<ClassModel | undefined> {
   const s = ctx.services;
-  const cls = s.store.findClass(ctx.place);
-  const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+  const cls = await s.store.findClass(ctx.place);
+  const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
   if (!cls || !run?.modelDir) {
     await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
     return undefined;

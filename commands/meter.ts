@@ -33,7 +33,7 @@ export function meterText(s: Services, m: MemorizationMeter, opts: { blind?: boo
 
 /** After /train's automatic poll: the meter of the class model's story, blind. */
 export async function postTrainMeter(s: Services, poll: PollRow, lines: number, post: (text: string) => Promise<unknown>): Promise<void> {
-  const story = s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId);
+  const story = await s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId);
   if (!story) return;
   const m = measure(story.text, await s.text.trainingLines(lines));
   await post(`${s.t('meter.train', { poll: poll.id })}\n${meterText(s, m, { blind: true })}`);

@@ -88,7 +88,7 @@ export const nextButton: ButtonHandler = {
     const s = ctx.services;
     const state = stateOf<NextState>(s, 'next', 500).get(ctx.args[0] ?? '');
     const rank = Number(ctx.args[1]);
-    const cls = s.store.findClass(ctx.place);
+    const cls = await s.store.findClass(ctx.place);
     if (!state || !cls || state.classId !== cls.id || !(rank >= 0 && rank < state.picks.length)) {
       await ctx.reply({ text: s.t('next.expired'), ephemeral: true });
       return;

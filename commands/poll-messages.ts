@@ -20,7 +20,7 @@ interface Editor {
 export class PollMessages {
   private readonly handles = new Map<number, MessageHandle>();
   private readonly editors = new Map<number, Editor>();
-  private reattach: ((pollId: number) => MessageHandle | undefined) | null = null;
+  private reattach: ((pollId: number) => Promise<MessageHandle | undefined>) | null = null;
   /** Requests, edits started and failed edits retried, for logs and the load test. */
   readonly stats = { requested: 0, started: 0, retried: 0 };
 
@@ -31,7 +31,7 @@ export class PollMessages {
   constructor(private readonly retryDelaysMs: readonly number[] = [1000, 4000]) {}
 
   /** How to rebuild a handle for a poll whose message was posted before this process started. */
-  setReattach(fn: (pollId: number) => MessageHandle | undefined): void {
+  setReattach(fn: (pollId: number) => Promise<MessageHandle | undefined>): void {
     this.reattach = fn;
   }
 
@@ -44,12 +44,13 @@ export class PollMessages {
     if (!this.handles.has(pollId)) this.handles.set(pollId, handle);
   }
 
-  get(pollId: number): MessageHandle | undefined {
+  /** The poll's handle; one posted before this process started is rebuilt from the store (it may reject then). */
+  async get(pollId: number): Promise<MessageHandle | undefined> {
     const known = this.handles.get(pollId);
     if (known || !this.reattach) return known;
-    const rebuilt = this.reattach(pollId);
-    if (rebuilt) this.handles.set(pollId, rebuilt);
-    return rebuilt;
+    const rebuilt = await this.reattach(pollId);
+    if (rebuilt) return this.handles.get(pollId) ?? (this.handles.set(pollId, rebuilt), rebuilt);
+    return undefined;
   }
 
   forget(pollId: number): void {

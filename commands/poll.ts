@@ -72,9 +72,9 @@ export function renderPoll(services: Services, poll: PollRow, a: StoryRow, b: St
   return { text: parts.join('\n\n'), buttons: poll.status === 'open' ? voteButtons(services, poll.id) : [] };
 }
 
-export function pollStories(services: Services, poll: PollRow): { a: StoryRow; b: StoryRow } {
-  const a = services.store.getStory(poll.storyAId);
-  const b = services.store.getStory(poll.storyBId);
+export async function pollStories(services: Services, poll: PollRow): Promise<{ a: StoryRow; b: StoryRow }> {
+  const a = await services.store.getStory(poll.storyAId);
+  const b = await services.store.getStory(poll.storyBId);
   if (!a || !b) throw new Error(`poll ${poll.id} references missing stories`);
   return { a, b };
 }
@@ -85,15 +85,22 @@ export function pollStories(services: Services, poll: PollRow): { a: StoryRow; b
  * it starts, so the message always ends with the latest count however many clicks came in between. Never
  * rejects: a failed edit is logged. Callers need not await it (votes and /reveal do not).
  */
-export function refreshPollMessage(services: Services, pollId: number, handle?: MessageHandle): Promise<void> {
-  const target = handle ?? services.pollMessages.get(pollId);
-  if (!target) return Promise.resolve();
+export async function refreshPollMessage(services: Services, pollId: number, handle?: MessageHandle): Promise<void> {
+  let target: MessageHandle | undefined;
+  try {
+    target = handle ?? (await services.pollMessages.get(pollId));
+  } catch (e) {
+    services.logger.warn(`poll #${pollId}: could not find its message: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
+  if (!target) return;
+  const message = target;
   return services.pollMessages.request(pollId, async () => {
-    const poll = services.store.getPoll(pollId);
+    const poll = await services.store.getPoll(pollId);
     if (!poll) return;
-    const { a, b } = pollStories(services, poll);
+    const { a, b } = await pollStories(services, poll);
     try {
-      await target.edit(renderPoll(services, poll, a, b, services.store.tally(pollId)));
+      await message.edit(renderPoll(services, poll, a, b, await services.store.tally(pollId)));
     } catch (e) {
       services.logger.warn(`poll #${pollId}: could not update its message: ${e instanceof Error ? e.message : String(e)}`);
       throw e; // the editor tries again unless a newer edit is already waiting
@@ -137,22 +144,22 @@ export async function createBlindPoll(services: Services, req: BlindPollRequest)
 
   const finetunedChoice: PollChoice = s.rng.int(2) === 0 ? 'A' : 'B';
   const common = { classId: req.classId, runId: req.run.id, prompt: req.prompt, seed };
-  const baseRow = s.store.createStory({ ...common, model: 'base', text: base.text });
-  const tunedRow = s.store.createStory({ ...common, model: 'finetuned', text: tuned.text });
+  const baseRow = await s.store.createStory({ ...common, model: 'base', text: base.text });
+  const tunedRow = await s.store.createStory({ ...common, model: 'finetuned', text: tuned.text });
   const [a, b] = finetunedChoice === 'A' ? [tunedRow, baseRow] : [baseRow, tunedRow];
-  const poll = s.store.createPoll({
+  const poll = await s.store.createPoll({
     classId: req.classId, runId: req.run.id, prompt: req.prompt, storyAId: a.id, storyBId: b.id, finetunedChoice, createdBy: req.ownerId,
   });
   // Only a posted poll is open: until setPollMessage marks it posted, /reveal, /results and votes ignore it,
   // and a failed post removes it (the caller tells the user why, e.g. which permission is missing).
   let handle: MessageHandle;
   try {
-    handle = await req.post(renderPoll(s, poll, a, b, s.store.tally(poll.id)));
+    handle = await req.post(renderPoll(s, poll, a, b, await s.store.tally(poll.id)));
   } catch (e) {
-    s.store.discardUnpostedPoll(poll.id);
+    await s.store.discardUnpostedPoll(poll.id);
     throw e;
   }
-  s.store.setPollMessage(poll.id, req.place.channelId, handle.id);
+  await s.store.setPollMessage(poll.id, req.place.channelId, handle.id);
   s.pollMessages.remember(poll.id, handle);
   return poll;
 }

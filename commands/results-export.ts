@@ -24,8 +24,8 @@ export async function exportResults(ctx: CommandContext): Promise<void> {
     await ctx.reply({ text: t('export.idsTeacherOnly'), ephemeral: true });
     return;
   }
-  const cls = s.store.findClass(ctx.place);
-  const polls = cls ? s.store.listPolls(cls.id).length : 0;
+  const cls = await s.store.findClass(ctx.place);
+  const polls = cls ? (await s.store.listPolls(cls.id)).length : 0;
   if (!cls || polls === 0) {
     await ctx.reply({ text: t('results.none'), ephemeral: withIds });
     return;
@@ -33,7 +33,7 @@ export async function exportResults(ctx: CommandContext): Promise<void> {
   const day = formatDate(s.clock.now()).slice(0, 10);
   const file = {
     filename: `votaciones-${day}${withIds ? '-con-ids' : ''}.csv`,
-    data: Buffer.from(pollsCsv(s, cls.id, { withIds }), 'utf8'),
+    data: Buffer.from(await pollsCsv(s, cls.id, { withIds }), 'utf8'),
     description: t(withIds ? 'export.descriptionIds' : 'export.description', { polls }),
   };
   await ctx.reply({ text: t(withIds ? 'export.readyIds' : 'export.ready', { polls }), file, ephemeral: withIds });

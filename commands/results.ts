@@ -25,8 +25,8 @@ export const results: Command = {
       await exportResults(ctx);
       return;
     }
-    const cls = s.store.findClass(ctx.place);
-    const polls = cls ? s.store.listPolls(cls.id) : [];
+    const cls = await s.store.findClass(ctx.place);
+    const polls = cls ? await s.store.listPolls(cls.id) : [];
     if (polls.length === 0) {
       await ctx.reply({ text: t('results.none') });
       return;
@@ -36,7 +36,7 @@ export const results: Command = {
     let totalVotes = 0;
     const lines: string[] = [];
     for (const poll of polls) {
-      const tally = s.store.tally(poll.id);
+      const tally = await s.store.tally(poll.id);
       const prompt = clip(escapeMarkdown(poll.prompt), 60);
       if (poll.status === 'closed') {
         const tuned = tally[poll.finetunedChoice];

@@ -22,7 +22,7 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
     return;
   }
   if (clicked) s.pollMessages.remember(poll.id, clicked);
-  if (poll.status !== 'open' || !s.store.closePoll(poll.id)) {
+  if (poll.status !== 'open' || !(await s.store.closePoll(poll.id))) {
     // e.g. revealed after a restart, when this message was out of reach: close it now
     await ctx.reply({ text: t('vote.closed'), ephemeral: true });
     if (clicked) void refreshPollMessage(s, poll.id, clicked);
@@ -33,10 +33,10 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
   void refreshPollMessage(s, poll.id);
   await ctx.defer();
   try {
-    const tally = s.store.tally(poll.id);
-    const { a, b } = pollStories(s, poll);
+    const tally = await s.store.tally(poll.id);
+    const { a, b } = await pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
-    const run = s.store.getRun(poll.runId);
+    const run = await s.store.getRun(poll.runId);
     const lines = run ? await s.text.trainingLines(run.params.lines) : [];
     // Traces are found in the escaped text (words are the same), so the bold spans wrap literal, inert text.
     const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
@@ -72,8 +72,8 @@ export const reveal: Command = {
   options: [],
   async run(ctx) {
     if (!(await requireTeacher(ctx, 'reveal'))) return;
-    const cls = ctx.services.store.findClass(ctx.place);
-    await revealPoll(ctx, cls ? ctx.services.store.latestOpenPoll(cls.id) : undefined);
+    const cls = await ctx.services.store.findClass(ctx.place);
+    await revealPoll(ctx, cls ? await ctx.services.store.latestOpenPoll(cls.id) : undefined);
   },
 };
 
@@ -83,8 +83,8 @@ export const revealButton: ButtonHandler = {
     if (!(await requireTeacher(ctx, 'reveal'))) return;
     const s = ctx.services;
     const pollId = Number(ctx.args[0]);
-    const poll = Number.isInteger(pollId) ? s.store.getPoll(pollId) : undefined;
-    const cls = s.store.findClass(ctx.place);
+    const poll = Number.isInteger(pollId) ? await s.store.getPoll(pollId) : undefined;
+    const cls = await s.store.findClass(ctx.place);
     if (!poll || !cls || poll.classId !== cls.id) {
       await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
       return;

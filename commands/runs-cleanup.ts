@@ -3,7 +3,7 @@ import { pruneRunFolders } from '../core/store/prune.ts';
 import type { Services } from './types.ts';
 
 export async function pruneClassRuns(s: Services, classId: number): Promise<void> {
-  const cls = s.store.getClass(classId);
+  const cls = await s.store.getClass(classId);
   if (!cls) return;
   try {
     const { removed } = await pruneRunFolders(s.store, s.config.dataDir, cls, s.config.keepRuns);

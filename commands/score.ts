@@ -37,8 +37,8 @@ export const score: Command = {
     }
     try {
       await ctx.defer();
-      const cls = s.store.findClass(ctx.place);
-      const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+      const cls = await s.store.findClass(ctx.place);
+      const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
       const modelDir = run?.modelDir ?? null;
       const job = s.compute.submit({
         kind: 'score',

@@ -15,8 +15,8 @@ export const status: Command = {
       t('status.queue', { queued: await s.compute.queuedCount() }),
       running.length > 0 ? t('status.running', { jobs: running.map((j) => jobLine(s, j)).join('; ') }) : t('status.idle'),
     ];
-    const cls = s.store.findClass(ctx.place);
-    const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+    const cls = await s.store.findClass(ctx.place);
+    const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
     if (run && run.metrics) {
       lines.push(
         t('status.model', {

@@ -38,8 +38,8 @@ export const story: Command = {
       return;
     }
     const sampling = knobs.sampling;
-    const cls = s.store.findClass(ctx.place);
-    const run = cls ? s.store.latestDoneRun(cls.id) : undefined;
+    const cls = await s.store.findClass(ctx.place);
+    const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
     if (!cls || !run) {
       await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
       return;

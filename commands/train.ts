@@ -15,7 +15,8 @@ import { createProgressReporter, renderProgress } from './progress.ts';
 import { pruneClassRuns } from './runs-cleanup.ts';
 import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher, stringOption } from './respond.ts';
 import { parseRunRef, runSettingsText } from './run-settings.ts';
-import type { Command, CommandContext, MessageHandle } from './types.ts';
+import { trackDelivery, type DeliveryClaim } from './delivery.ts';
+import type { Command, CommandContext, MessageHandle, OutgoingMessage, Place, Services } from './types.ts';
 
 export const MAX_EPOCHS = 20;
 export const MAX_LR = 0.1;
@@ -47,18 +48,18 @@ async function startTraining(ctx: CommandContext): Promise<void> {
   if (!params) return;
   const { lines, epochs, lr } = params;
   const t = s.t;
-  const cls = s.store.ensureClass(ctx.place);
-  const busy = s.store.activeRuns(cls.id)[0];
+  const cls = await s.store.ensureClass(ctx.place);
+  const busy = (await s.store.activeRuns(cls.id))[0];
   if (busy) {
     await ctx.reply({ text: t('train.busy', { run: busy.id }), ephemeral: true });
     return;
   }
-  const run = s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
+  const run = await s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
   let progress: MessageHandle;
   try {
     progress = await ctx.post({ text: t('train.waiting', { run: run.id, lines }) });
   } catch (e) {
-    s.store.endRun(run.id, 'failed', 'could not post the progress message');
+    await s.store.endRun(run.id, 'failed', 'could not post the progress message');
     throw e;
   }
   const job = s.compute.submit({
@@ -102,8 +103,8 @@ async function chosenParams(ctx: CommandContext): Promise<RunParams | undefined>
 async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefined> {
   const s = ctx.services;
   const id = parseRunRef(ctx.options.repetir);
-  const cls = s.store.findClass(ctx.place);
-  const earlier = id === undefined || !cls ? undefined : s.store.getRun(id);
+  const cls = await s.store.findClass(ctx.place);
+  const earlier = id === undefined || !cls ? undefined : await s.store.getRun(id);
   if (!earlier || !cls || earlier.classId !== cls.id) {
     await ctx.reply({ text: s.t('train.repeatNotFound', { run: String(ctx.options.repetir) }), ephemeral: true });
     return undefined;
@@ -116,13 +117,29 @@ async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefine
 }
 
 /**
+ * Where a run's end is posted: the channel of the /train interaction, or (a front-end taking over the delivery
+ * of another one's run, commands/train-delivery.ts) the class channel through the platform.
+ */
+export interface RunChannel {
+  place: Place;
+  services: Services;
+  post(message: OutgoingMessage): Promise<MessageHandle>;
+  /** The teacher's display name, when known (the poll's story job is labelled with it). */
+  ownerName?: string;
+}
+
+/**
  * The run's one owner, from queued to its end: marks it running when compute starts it, edits the progress
  * message, and ends it in exactly one place — done (results, loss curve, automatic poll), cancelled or failed.
+ * The end is posted only under the run's delivery claim (commands/delivery.ts): if this front-end was too slow or
+ * lost the claim, the front-end that took it over posts it, never both.
  */
 async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: MessageHandle, job: JobHandle<'train'>): Promise<void> {
   const s = ctx.services;
   const t = s.t;
   const { lines, epochs, lr } = run.params;
+  const ch: RunChannel = { place: ctx.place, services: s, post: (m) => ctx.post(m), ownerName: ctx.user.displayName };
+  const delivery = trackDelivery(s, run.id, job.info.id, progressHandle.id);
   const reporter = createProgressReporter({
     handle: progressHandle,
     clock: s.clock,
@@ -130,8 +147,10 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     render: (p) => ({ text: renderProgress(s, { id: run.id, lines }, p) }),
     logger: s.logger,
   });
+  // The run's end is written after its start (with PostgreSQL both are round trips).
+  let started: Promise<void> = Promise.resolve();
   job.onStarted(() => {
-    s.store.markRunRunning(run.id);
+    started = s.store.markRunRunning(run.id).catch((e: unknown) => s.logger.error(`train #${run.id}: could not mark it running`, e));
     s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
   });
   job.onProgress((p) => reporter.update(p));
@@ -139,10 +158,13 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
   let early: Promise<MessageHandle | undefined> | undefined;
   job.onSaved(({ modelDir }) => {
     early ??= (async () => {
+      const claim = await delivery.claim();
+      if (!claim?.held) return undefined;
       const results = await ctx
         .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
         .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
-      await openPoll(ctx, { ...run, modelDir });
+      if (results) await claim.record({ resultsMessageId: results.id });
+      await openPoll(ch, { ...run, modelDir }, claim);
       return results ?? undefined;
     })();
   });
@@ -152,33 +174,45 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     result = await job.result;
   } catch (e) {
     const cancelled = isQuijoteError(e, 'CANCELLED');
-    s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
+    await started;
+    const claim = await delivery.claim();
+    if (!claim?.held) return void s.logger.info(`train #${run.id}: its end is delivered by another front-end`);
+    await s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
     if (cancelled) s.logger.info(`train #${run.id} cancelled`);
     else s.logger.error(`train #${run.id} failed`, e);
     await reporter.finish({
       text: cancelled ? t('train.progressCancelled', { run: run.id }) : t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) }),
     });
     await pruneClassRuns(s, run.classId); // a failed run's partial folder goes; the active model stays
+    await claim.finish();
     return;
   }
 
-  const done = s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
+  await started;
+  const claim = await delivery.claim();
+  if (!claim?.held) return void s.logger.info(`train #${run.id}: its results are delivered by another front-end`);
+  const done = await s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
   s.logger.info(`train #${run.id} done: ppl ${result.perplexityBefore.toFixed(2)} → ${result.perplexityAfter.toFixed(2)}, ${result.modelDir}`);
   await pruneClassRuns(s, run.classId);
   await reporter.finish({
     text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
   });
   if (early) {
-    await announceResults(ctx, done, result, await early); // the perplexity line follows in an edit
+    await announceResults(ch, done, result, await early, claim); // the perplexity line follows in an edit
   } else {
-    await announceResults(ctx, done, result);
-    await openPoll(ctx, done);
+    await announceResults(ch, done, result, undefined, claim);
+    await openPoll(ch, done, claim);
   }
+  await claim.finish();
 }
 
-/** The automatic blind poll with the default prompt; a failure is said in the channel, not thrown. */
-async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
+/**
+ * The automatic blind poll with the default prompt, once per run (the claim records it); a failure is said in the
+ * channel, not thrown.
+ */
+export async function openPoll(ctx: RunChannel, run: RunRow, claim: DeliveryClaim): Promise<void> {
   const s = ctx.services;
+  if (!claim.held || claim.state.pollId !== null) return;
   try {
     const poll = await createBlindPoll(s, {
       place: ctx.place,
@@ -186,9 +220,13 @@ async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
       run,
       prompt: s.config.defaultPrompt,
       ownerId: run.teacherId,
-      ownerName: ctx.user.displayName,
-      post: (m) => ctx.post(m),
+      ownerName: ctx.ownerName,
+      post: async (m) => {
+        if (!claim.held) throw new Error(`another front-end took over the delivery of run ${run.id}`);
+        return ctx.post(m);
+      },
     });
+    await claim.record({ pollId: poll.id });
     await postTrainMeter(s, poll, run.params.lines, (text) => ctx.post({ text })).catch((e: unknown) => s.logger.warn(`train #${run.id}: memorization meter: ${String(e)}`));
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
@@ -197,7 +235,7 @@ async function openPoll(ctx: CommandContext, run: RunRow): Promise<void> {
 }
 
 /** The metrics and the loss curve: a new message, or an edit of the one posted when the model was saved. */
-async function announceResults(ctx: CommandContext, run: RunRow, result: TrainResult, saved?: MessageHandle): Promise<void> {
+export async function announceResults(ctx: RunChannel, run: RunRow, result: TrainResult, saved: MessageHandle | undefined, claim: DeliveryClaim): Promise<void> {
   const s = ctx.services;
   const t = s.t;
   const f = (n: number) => formatNumber(s.locale, n, 3);
@@ -231,8 +269,9 @@ async function announceResults(ctx: CommandContext, run: RunRow, result: TrainRe
   }
   try {
     const message = { text, image, mentionUserId: run.teacherId };
+    if (!claim.held) return;
     if (saved) await saved.edit(message);
-    else await ctx.post(message);
+    else await claim.record({ resultsMessageId: (await ctx.post(message)).id });
   } catch (e) {
     s.logger.error(`train #${run.id}: could not post the results`, e);
   }

@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/index.ts';
 import type { ComputeClient, TextService } from '../core/jobs/types.ts';
 import type { Place } from '../core/place.ts';
 import type { Rng } from '../core/sample/rng.ts';
-import type { Store } from '../core/store/store.ts';
+import type { AsyncStore } from '../core/store/async-store.ts';
 import type { Clock } from '../core/store/types.ts';
 import type { Locale, Translate } from './messages.ts';
 import type { PollMessages } from './poll-messages.ts';
@@ -103,7 +103,8 @@ export interface Services {
   compute: ComputeClient;
   /** The book's lines, without tensors (line limits, corpus traces). */
   text: TextService;
-  store: Store;
+  /** SQLite (embedded, through core/store/sqlite-async.ts) or PostgreSQL (DATABASE_URL): always awaited. */
+  store: AsyncStore;
   config: AppConfig;
   locale: Locale;
   /** The message catalogue bound to `locale`: t('story.notTrained'). */
@@ -114,6 +115,8 @@ export interface Services {
   logger: Logger;
   /** Live handles of poll messages (to edit vote counts and close them on /reveal). */
   pollMessages: PollMessages;
+  /** This front-end process, as it signs its claims in the store (result deliveries): host:pid:random. */
+  frontEndId: string;
   [key: string]: unknown;
 }
 

@@ -13,8 +13,8 @@ export const vote: ButtonHandler = {
     const s = ctx.services;
     const pollId = Number(ctx.args[0]);
     const choice = parseChoice(ctx.args[1]);
-    const poll = Number.isInteger(pollId) ? s.store.getPoll(pollId) : undefined;
-    const cls = s.store.findClass(ctx.place);
+    const poll = Number.isInteger(pollId) ? await s.store.getPoll(pollId) : undefined;
+    const cls = await s.store.findClass(ctx.place);
     if (!poll || !choice || !cls || poll.classId !== cls.id) {
       await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
       return;
@@ -31,7 +31,7 @@ export const vote: ButtonHandler = {
     if (poll.status !== 'open') return refuseClosed();
     let outcome;
     try {
-      outcome = s.store.castVote(poll.id, ctx.user.id, choice);
+      outcome = await s.store.castVote(poll.id, ctx.user.id, choice);
     } catch (e) {
       if (isQuijoteError(e, 'FORBIDDEN')) return refuseClosed();
       throw e;

@@ -68,9 +68,9 @@ export const wordsButton: ButtonHandler = {
   prefix: 'words',
   async run(ctx) {
     const s = ctx.services;
-    const poll = s.store.getPoll(Number(ctx.args[0]));
-    const cls = s.store.findClass(ctx.place);
-    const story = poll && cls && poll.classId === cls.id && poll.status === 'closed' ? s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId) : undefined;
+    const poll = await s.store.getPoll(Number(ctx.args[0]));
+    const cls = await s.store.findClass(ctx.place);
+    const story = poll && cls && poll.classId === cls.id && poll.status === 'closed' ? await s.store.getStory(poll.finetunedChoice === 'A' ? poll.storyAId : poll.storyBId) : undefined;
     if (!story) {
       await ctx.reply({ text: s.t('vote.notFound'), ephemeral: true });
       return;

@@ -63,6 +63,7 @@ interface AppConfigData {
     /** DISCORD_PUBLIC_KEY: set = HTTP interactions (the Interactions Endpoint URL) on DISCORD_HTTP_PORT instead of the Gateway. */
     publicKey: string | null;
     httpPort: number;
+    httpHost: string;
   };
   slack: {
     enabled: boolean;
@@ -164,6 +165,8 @@ function readDiscord(r: EnvReader): AppConfigData['discord'] {
     apiUrl: optionalUrl(r, 'DISCORD_API_URL'),
     publicKey: r.matching('DISCORD_PUBLIC_KEY', /^[0-9a-fA-F]{64}$/, 'the application\'s public key, 64 hexadecimal digits') ?? null,
     httpPort: r.number('DISCORD_HTTP_PORT', 3001, { min: 1, max: 65535, integer: true, expected: 'a port number (1-65535)' }),
+    /** DISCORD_HTTP_HOST: the address the interactions endpoint listens on (default every interface, for the load balancer). */
+    httpHost: r.string('DISCORD_HTTP_HOST', '0.0.0.0'),
   };
 }
 

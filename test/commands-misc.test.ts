@@ -112,11 +112,11 @@ test('/cancel: owners cancel their own queued job; others cannot; teachers cance
   engine.gate.release('train:2');
   await services.compute.idle();
   await settle();
-  const run = services.store.getRun(2)!;
+  const run = (await services.store.getRun(2))!;
   assert.equal(run.status, 'cancelled');
   assert.match(progress.current.text, /🛑 Entrenamiento #2 cancelado\./);
   assert.ok(!engine.events.includes('train:3'), 'the cancelled training stopped at the step boundary after step 2');
-  assert.equal(services.store.latestDoneRun(run.classId)!.id, 1, 'the class keeps its previous model');
+  assert.equal((await services.store.latestDoneRun(run.classId))!.id, 1, 'the class keeps its previous model');
 });
 
 test('/cancel of a training still waiting in the queue marks its run cancelled', async () => {
@@ -130,8 +130,8 @@ test('/cancel of a training still waiting in the queue marks its run cancelled',
   await cancel.run(ctx);
   assert.match(ctx.replies[0].first.text, /Cancelado: #2 entrenamiento/);
   await settle();
-  const cls = rig.services.store.findClass(PLACE)!;
-  assert.equal(rig.services.store.listRuns(cls.id)[0].status, 'cancelled');
+  const cls = (await rig.services.store.findClass(PLACE))!;
+  assert.equal((await rig.services.store.listRuns(cls.id))[0].status, 'cancelled');
   assert.match(rig.channel.posts[1].current.text, /🛑 Entrenamiento #2 cancelado/);
   rig.engine.gate.release('train:1');
   await rig.services.compute.idle();

@@ -62,7 +62,7 @@ test('/story posts a blind poll: base and fine-tuned in random order, nothing te
     assert.match(ctx.replies[0].first.text, /Escribiendo dos historias que empiezan por «Érase una vez un hidalgo número \d»… Posición en la cola: 1\./);
     const pollId = Number(/#(\d+)/.exec(poll.first.text)![1]);
     assert.match(ctx.replies[0].current.text, new RegExp(`Votación #${pollId} publicada`));
-    const row = store.getPoll(pollId)!;
+    const row = (await store.getPoll(pollId))!;
     choices.add(row.finetunedChoice);
     // The fine-tuned text sits in the slot the store says, the base text in the other.
     const text = poll.first.text;
@@ -80,9 +80,9 @@ test('/story posts a blind poll: base and fine-tuned in random order, nothing te
     // Same prompt and seed for both models; the seed is stored with the stories.
     const [base, tuned] = rig.engine.storyCalls.slice(before);
     assert.equal(base.modelDir, null);
-    assert.equal(tuned.modelDir, store.getRun(row.runId)!.modelDir);
+    assert.equal(tuned.modelDir, (await store.getRun(row.runId))!.modelDir);
     assert.equal(base.seed, tuned.seed);
-    assert.equal(store.getStory(row.storyAId)!.seed, base.seed);
+    assert.equal((await store.getStory(row.storyAId))!.seed, base.seed);
   }
   assert.deepEqual([...choices].sort(), ['A', 'B'], 'both orders occur');
 });
@@ -100,7 +100,7 @@ test('blind by default: the poll shows how many voted, never the split; a change
   assert.match(changed.replies[0].first.text, /Voto cambiado: Historia B → Historia A\./);
   assert.equal(poll.edits.length, edits, 'the count did not change, so the message is not edited');
   assert.doesNotMatch(poll.current.text, /Historia A \d|Historia B \d|Votos: /);
-  assert.deepEqual(rig.services.store.tally(id), { A: 2, B: 0, total: 2 });
+  assert.deepEqual(await rig.services.store.tally(id), { A: 2, B: 0, total: 2 });
 });
 
 test('votes: one per person, changeable, live count edited into the poll message (POLL_LIVE_SPLIT=1)', async () => {
@@ -122,7 +122,7 @@ test('votes: one per person, changeable, live count edited into the poll message
   assert.match(ctx.replies[0].first.text, /Ya habías votado la Historia B/);
   await click(rig, `vote:${id}:A`, poll, TEACHER);
   assert.deepEqual(votes(), [1, 2]);
-  assert.deepEqual(rig.services.store.tally(id), { A: 1, B: 2, total: 3 });
+  assert.deepEqual(await rig.services.store.tally(id), { A: 1, B: 2, total: 3 });
   assert.equal(poll.current.buttons?.length, 3, 'buttons stay while open');
 
   // Many clicks at once: the message ends with the final count.
@@ -143,7 +143,7 @@ test('reveal: teachers only; says which story was fine-tuned, the tally and the 
   const rig = await trainedRig(3);
   const { poll } = await runStory(rig, 'Érase una vez');
   const id = Number(/#(\d+)/.exec(poll.first.text)![1]);
-  const row = rig.services.store.getPoll(id)!;
+  const row = (await rig.services.store.getPoll(id))!;
   const other = row.finetunedChoice === 'A' ? 'B' : 'A';
   await click(rig, `vote:${id}:${row.finetunedChoice}`, poll, STUDENT);
   await click(rig, `vote:${id}:${row.finetunedChoice}`, poll, STUDENT2);
@@ -154,14 +154,14 @@ test('reveal: teachers only; says which story was fine-tuned, the tally and the 
   const refusedCmd = commandContext(rig.services, rig.channel, 'reveal', {}, STUDENT);
   await reveal.run(refusedCmd);
   assert.match(refusedCmd.replies[0].first.text, /Solo el profesorado/);
-  assert.equal(rig.services.store.getPoll(id)!.status, 'open');
+  assert.equal((await rig.services.store.getPoll(id))!.status, 'open');
 
   const ctx = commandContext(rig.services, rig.channel, 'reveal', {}, TEACHER);
   await reveal.run(ctx);
   const text = ctx.replies[0].first.text;
   assert.match(text, new RegExp(`Votación #${id} revelada`));
   assert.match(text, new RegExp(`era la \\*\\*Historia ${row.finetunedChoice}\\*\\*`));
-  const tally = rig.services.store.tally(id);
+  const tally = await rig.services.store.tally(id);
   assert.match(text, new RegExp(`Votos: Historia A ${tally.A} · Historia B ${tally.B}\\. El 67\\s% detectó la historia afinada \\(2 de 3\\)\\.`));
   // Traces against the 5 training lines only: line 6 ("libros de caballerías…") was not trained on.
   assert.match(text, /\*\*en un lugar de la Mancha\*\*/);
@@ -172,12 +172,12 @@ test('reveal: teachers only; says which story was fine-tuned, the tally and the 
   assert.ok(text.includes('_Érase una vez_ '), 'the unfinished prompt is shown before the story');
 
   // Closed: the poll message lost its buttons, later votes are refused politely.
-  assert.equal(rig.services.store.getPoll(id)!.status, 'closed');
+  assert.equal((await rig.services.store.getPoll(id))!.status, 'closed');
   assert.deepEqual(poll.current.buttons, []);
   assert.match(poll.current.text, /🔒 Votación cerrada\./);
   const late = await click(rig, `vote:${id}:A`, poll, STUDENT);
   assert.match(late.replies[0].first.text, /ya está cerrada/);
-  assert.deepEqual(rig.services.store.tally(id), tally);
+  assert.deepEqual(await rig.services.store.tally(id), tally);
 
   // /reveal then takes the next open poll (the automatic one after /train), then there is none.
   const next = commandContext(rig.services, rig.channel, 'reveal', {}, TEACHER);
@@ -208,7 +208,7 @@ test('/results: revealed polls give the fine-tuned share; open polls stay blind'
   assert.match(none.replies[0].first.text, /Todavía no hay votaciones/);
 
   const auto = rig.channel.posts.at(-1)!; // poll #1 from /train
-  const row1 = rig.services.store.getPoll(1)!;
+  const row1 = (await rig.services.store.getPoll(1))!;
   const other1 = row1.finetunedChoice === 'A' ? 'B' : 'A';
   await click(rig, `vote:1:${row1.finetunedChoice}`, auto, STUDENT);
   await click(rig, `vote:1:${other1}`, auto, STUDENT2);
@@ -223,7 +223,7 @@ test('/results: revealed polls give the fine-tuned share; open polls stay blind'
 
   await reveal.run(commandContext(rig.services, rig.channel, 'reveal', {}, TEACHER));
   const { poll: p2 } = await runStory(rig, 'Otra historia');
-  const row2 = rig.services.store.getPoll(2)!;
+  const row2 = (await rig.services.store.getPoll(2))!;
   await click(rig, `vote:2:${row2.finetunedChoice === 'A' ? 'B' : 'A'}`, p2, STUDENT);
   await reveal.run(commandContext(rig.services, rig.channel, 'reveal', {}, TEACHER));
   await runStory(rig, 'Tercera');

@@ -18,7 +18,7 @@ test('/train refuses non-teachers in Spanish, privately, without creating anythi
   assert.equal(ctx.replies[0].first.ephemeral, true);
   assert.match(ctx.replies[0].first.text, /Solo el profesorado puede usar `\/train`/);
   assert.equal(rig.channel.posts.length, 0);
-  assert.equal(rig.services.store.findClass(PLACE), undefined);
+  assert.equal(await rig.services.store.findClass(PLACE), undefined);
   assert.equal(rig.engine.trainCalls.length, 0);
 });
 
@@ -47,7 +47,7 @@ test('/train: defer, one throttled progress message, results with PNG and mentio
   await settle();
 
   // The engine got the teacher's parameters and the class's own model folder.
-  const run = rig.services.store.latestDoneRun(rig.services.store.findClass(PLACE)!.id)!;
+  const run = (await rig.services.store.latestDoneRun((await rig.services.store.findClass(PLACE))!.id))!;
   assert.deepEqual(rig.engine.trainCalls.map((c) => c.params), [{ lines: 5, epochs: 3, lr: 0.0005, seed: 42 }]);
   assert.equal(rig.engine.trainCalls[0].outDir, path.join('/tmp/quijote-test-data', 'classes', 'discord-T1-C1', `run-${run.id}`));
   assert.equal(run.modelDir, rig.engine.trainCalls[0].outDir);
@@ -139,7 +139,7 @@ test('/train: a failing training is recorded as failed and the progress message 
   await runTrain(rig, { lines: 10 });
   await rig.services.compute.idle();
   await settle();
-  const run = rig.services.store.listRuns(rig.services.store.findClass(PLACE)!.id)[0];
+  const run = (await rig.services.store.listRuns((await rig.services.store.findClass(PLACE))!.id))[0];
   assert.equal(run.status, 'failed');
   assert.equal(run.error, 'OOM at step 3');
   const progress = rig.channel.posts[0];

@@ -49,7 +49,7 @@ test('defaults: the seed table and the documented defaults', () => {
   assert.equal(c.locale, 'es');
   assert.equal(c.sharedDir, '../shared');
   assert.deepEqual(c.hf, {});
-  assert.deepEqual(c.discord, { enabled: false, token: null, appId: null, guildId: null, teacherRole: 'Profesor', apiUrl: null, publicKey: null, httpPort: 3001 });
+  assert.deepEqual(c.discord, { enabled: false, token: null, appId: null, guildId: null, teacherRole: 'Profesor', apiUrl: null, publicKey: null, httpPort: 3001, httpHost: '0.0.0.0' });
   assert.deepEqual(c.slack, {
     enabled: false,
     botToken: null,
@@ -215,7 +215,7 @@ test('the result is deeply frozen', () => {
 
 test('Discord: enabled with token and app id; partial credentials name the missing variable', () => {
   const on = loadConfig({ DISCORD_TOKEN: 'tok', DISCORD_APP_ID: '123456789012345678', DISCORD_GUILD_ID: '876543210987654321', TEACHER_ROLE: 'Docente' });
-  assert.deepEqual(on.discord, { enabled: true, token: 'tok', appId: '123456789012345678', guildId: '876543210987654321', teacherRole: 'Docente', apiUrl: null, publicKey: null, httpPort: 3001 });
+  assert.deepEqual(on.discord, { enabled: true, token: 'tok', appId: '123456789012345678', guildId: '876543210987654321', teacherRole: 'Docente', apiUrl: null, publicKey: null, httpPort: 3001, httpHost: '0.0.0.0' });
   const noApp = configError({ DISCORD_TOKEN: 'tok' });
   assert.match(noApp.message, /Discord is partially configured: `DISCORD_TOKEN` set but `DISCORD_APP_ID` missing/);
   const noToken = configError({ DISCORD_APP_ID: '123456789012345678' });

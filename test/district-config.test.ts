@@ -10,7 +10,7 @@ import { isQuijoteError } from '../core/errors.ts';
 import { serverTest, startRedis } from './helpers/servers.ts';
 
 test('no district variable: ROLE=all, no Redis, no model store (the embedded default)', () => {
-  assert.deepEqual(loadConfig({}).distributed, { role: 'all', redisUrl: null, modelStore: null, lockDurationMs: 30_000, stalledIntervalMs: 15_000 });
+  assert.deepEqual(loadConfig({}).distributed, { role: 'all', redisUrl: null, modelStore: null, databaseUrl: null, lockDurationMs: 30_000, stalledIntervalMs: 15_000, deliveryLeaseMs: 30_000 });
 });
 
 test('ROLE, REDIS_URL and MODEL_STORE are validated together, each problem said with what to set', () => {
@@ -24,6 +24,8 @@ test('ROLE, REDIS_URL and MODEL_STORE are validated together, each problem said 
   bad({ ROLE: 'worker', REDIS_URL: 'http://r', MODEL_STORE: 'file:///m' }, /redis:\/\//);
   bad({ ROLE: 'worker', REDIS_URL: 'redis://r' }, /`REDIS_URL` needs `MODEL_STORE`/);
   bad({ ROLE: 'worker', REDIS_URL: 'redis://r', MODEL_STORE: '/mnt/modelos' }, /file:\/\/\//);
+  bad({ DATABASE_URL: 'mysql://db/quijote' }, /`DATABASE_URL`.*postgres:\/\/.*DATA_DIR/);
+  assert.equal(loadConfig({ DATABASE_URL: 'postgres://q@db:5432/quijote' }).distributed.databaseUrl, 'postgres://q@db:5432/quijote');
 });
 
 test('DISCORD_PUBLIC_KEY turns on HTTP interactions; a malformed key is refused', () => {

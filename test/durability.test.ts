@@ -22,6 +22,7 @@ import { isOutOfMemory, mapOutOfMemory } from '../core/oom.ts';
 import { pruneRunFolders } from '../core/store/prune.ts';
 import { classDir, runModelDir } from '../core/store/paths.ts';
 import { openStore } from '../core/store/store.ts';
+import { SqliteAsyncStore } from '../core/store/sqlite-async.ts';
 import { AdamW } from '../core/train/adamw.ts';
 import { DEFAULT_LORA } from '../core/train/lora.ts';
 import { saveFineTuned, type SaveFiles } from '../core/train/save.ts';
@@ -73,16 +74,16 @@ test('/train that fails with a full disk: the channel is told in Spanish and the
   await trainCommand.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
   await rig.services.compute.idle();
   await settle();
-  const cls = rig.services.store.findClass(PLACE)!;
-  const previous = rig.services.store.latestDoneRun(cls.id)!;
+  const cls = (await rig.services.store.findClass(PLACE))!;
+  const previous = (await rig.services.store.latestDoneRun(cls.id))!;
   rig.engine.failTrainAfter = { steps: 0, error: new QuijoteError('NO_SPACE', 'No queda espacio en el disco (ENOSPC).') };
   await trainCommand.run(commandContext(rig.services, rig.channel, 'train', { lines: 6 }));
   await rig.services.compute.idle();
   await settle();
   const progress = rig.channel.find((t) => t.startsWith('❌ Entrenamiento #2'))!;
   assert.match(progress.current.text, /^❌ Entrenamiento #2 falló: el disco del servidor está lleno, así que no pude guardar el modelo\. El modelo anterior de la clase sigue activo/);
-  assert.equal(rig.services.store.getRun(2)!.status, 'failed');
-  assert.equal(rig.services.store.latestDoneRun(cls.id)!.id, previous.id);
+  assert.equal((await rig.services.store.getRun(2))!.status, 'failed');
+  assert.equal((await rig.services.store.latestDoneRun(cls.id))!.id, previous.id);
 });
 
 test('a failed optimizer step leaks no tensors (tf.memory) and out of memory becomes OUT_OF_MEMORY with advice', async () => {
@@ -137,13 +138,13 @@ test('KEEP_RUNS: the newest N finished runs plus the active one stay; failed and
     };
     const ids = [mk('done'), mk('done'), mk('failed'), mk('done'), mk('done'), mk('done'), mk('running')];
     mkdirSync(path.join(classDir(dataDir, cls), 'notas'), { recursive: true });
-    const res = await pruneRunFolders(store, dataDir, cls, 2);
+    const res = await pruneRunFolders(new SqliteAsyncStore(store), dataDir, cls, 2);
     const left = readdirSync(classDir(dataDir, cls)).sort();
     assert.deepEqual(left, ['notas', `run-${ids[4]}`, `run-${ids[5]}`, `run-${ids[6]}`].sort());
     assert.equal(res.removed.length, 4);
     assert.equal(store.latestDoneRun(cls.id)!.id, ids[5]);
     // KEEP_RUNS=0 still keeps the active model.
-    await pruneRunFolders(store, dataDir, cls, 0);
+    await pruneRunFolders(new SqliteAsyncStore(store), dataDir, cls, 0);
     assert.deepEqual(readdirSync(classDir(dataDir, cls)).sort(), ['notas', `run-${ids[5]}`, `run-${ids[6]}`].sort());
     store.close();
   } finally {

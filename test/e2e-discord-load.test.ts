@@ -111,8 +111,8 @@ describe('click storm on Discord: 1000 votes in 10 s under the real edit rate li
 
     // One row per student; a changed vote counts once, with its last choice.
     const store = bot!.services.store;
-    assert.deepEqual(store.tally(1), { ...expected, total: VOTERS });
-    for (const u of users) assert.equal(store.getVote(1, u.id), last.get(u.id));
+    assert.deepEqual(await store.tally(1), { ...expected, total: VOTERS });
+    for (const u of users) assert.equal(await store.getVote(1, u.id), last.get(u.id));
 
     const report = {
       clicks: clicks.length, voters: VOTERS, changed: CHANGERS, stormMs, settledMs,

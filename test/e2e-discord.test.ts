@@ -95,7 +95,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     // then the memorization meter of the class model's story, blind (no passage quoted)
     const meter = await waitML('the memorization meter', () => fake.messages().find((x) => x.content.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
     assert.match(meter.content, /\n📏 \*\*Medidor de memorización\*\*: el \d+\s% de la historia está dentro de frases de 3 o más palabras copiadas/);
-    run = doneRun(bot!.services, place);
+    run = await doneRun(bot!.services, place);
     const m = run.metrics!;
     assert.equal(run.status, 'done');
     assert.deepEqual(run.params, { lines: TRAIN_LINES, epochs: EPOCHS, lr: 0.005, seed: 42 });
@@ -173,11 +173,11 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     storyPoll = pollMessage(2)!;
     assert.ok(storyPoll);
     const s = bot!.services;
-    const poll = s.store.getPoll(2)!;
+    const poll = (await s.store.getPoll(2))!;
     assert.equal(poll.prompt, PROMPT);
     assert.equal(poll.messageId, storyPoll.id);
     assert.equal(poll.createdBy, ana.user!.id);
-    const { a, b } = pollStories(s, poll);
+    const { a, b } = await pollStories(s, poll);
     assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
     assert.equal(a.seed, b.seed);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
@@ -227,7 +227,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const changed = await click(storyPoll, 'vote:2:B', luis);
     assert.equal(answer(changed), 'Voto cambiado: Historia A → Historia B.');
     assert.doesNotMatch(fake.message(storyPoll.id).content, /Historia A \d|Votos: /); // blind: never the split while open
-    assert.deepEqual(bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
+    assert.deepEqual(await bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
   });
 
   test('/reveal: students are refused; the teacher gets which story was tuned, the tally and the corpus traces', async () => {
@@ -235,7 +235,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     await fake.waitFor(() => refused.original, { what: 'student /reveal refused' });
     assert.equal(refused.original!.ephemeral, true);
     assert.match(refused.original!.content, /Solo el profesorado/);
-    assert.equal(bot!.services.store.getPoll(2)!.status, 'open');
+    assert.equal((await bot!.services.store.getPoll(2))!.status, 'open');
 
     const facts = await revealFacts(bot!.services, 2);
     const it = fake.slash('reveal', {}, teacher);
@@ -256,8 +256,8 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.ok(closed.content.endsWith('Votos: Historia A 0 · Historia B 2\n\n🔒 Votación cerrada.'), closed.content);
     assert.deepEqual(closed.components, []);
     assert.equal(channelEdits(storyPoll.id).at(-1)!.auth, `Bot ${fake.token}`);
-    assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
-    assert.equal(bot!.services.store.getPoll(1)!.status, 'open');
+    assert.equal((await bot!.services.store.getPoll(2))!.status, 'closed');
+    assert.equal((await bot!.services.store.getPoll(1))!.status, 'open');
   });
 
   test('model views: «Palabras» under the reveal and /palabras draw the heatmap with the words gained and lost', async () => {
@@ -270,8 +270,8 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(png.filename, 'palabras-votacion-2.png');
     assert.equal(pngSize(png.data).width, 520);
     // the numbers behind it, from the engine: the tuned story of poll #2, and the held-out lines' words
-    const poll = s.store.getPoll(2)!;
-    const tuned = pollStories(s, poll)[poll.finetunedChoice === 'A' ? 'a' : 'b'];
+    const poll = (await s.store.getPoll(2))!;
+    const tuned = (await pollStories(s, poll))[poll.finetunedChoice === 'A' ? 'a' : 'b'];
     const r = await inspectVia(s, { view: 'words', text: tuned.text.trim(), modelDir: run.modelDir! });
     assert.equal(r.tokens.map((x) => x.piece).join(''), tuned.text.trim());
     assert.ok(r.shifts.gained.length + r.shifts.lost.length > 0, 'some word moved after 20 lines at lr 0.005');
@@ -328,7 +328,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.ok(dial.content.startsWith(`🎚️ **Intensidad 0,5** (0 = modelo base, 1 = modelo de la clase, 1.5 = estilo exagerado)\nComienzo: «${PROMPT}»\n\n`), dial.content);
     assert.deepEqual(buttonsOf(dial).map((b) => b.label), ['Película']);
     assert.match(buttonsOf(dial)[0]!.custom_id, /^film:s[0-9a-z]+$/);
-    assert.equal(s.store.getPoll(4), undefined, 'no poll for a dial story');
+    assert.equal(await s.store.getPoll(4), undefined, 'no poll for a dial story');
     const bad = fake.slash('story', { prompt: PROMPT, intensidad: 2 }, marta);
     await fake.waitFor(() => bad.original, { what: 'intensidad 2 refused' });
     assert.equal(bad.original!.content, 'La intensidad debe estar entre 0 y 1.5, por ejemplo `intensidad:0.5`.');
@@ -337,8 +337,8 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const strip = await waitML('the film', () => film.followups.find((m) => m.attachments.length > 0));
     assert.match(strip.content, /^🎞️ \*\*Película\*\*: .*\nVotos: 1: 0 · 2: 0 · 3: 0 · 4: 0$/s);
     assert.deepEqual(buttonsOf(strip).map((b) => b.label), ['Fotograma 1', 'Fotograma 2', 'Fotograma 3', 'Fotograma 4']);
-    const poll = s.store.getPoll(2)!;
-    const { a, b } = pollStories(s, poll);
+    const poll = (await s.store.getPoll(2))!;
+    const { a, b } = await pollStories(s, poll);
     const [base, tuned] = poll.finetunedChoice === 'A' ? [b, a] : [a, b];
     const alt = strip.attachments[0]!.description!;
     assert.ok(alt.includes(`1) «${clip(base.text.trim(), 60)}»`), `frame 1 is the poll's base story: ${alt}`);
@@ -381,7 +381,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     await waitML('poll #3', () => st3.original?.content === 'Votación #3 publicada. ¡A votar!');
     const thirdPoll = pollMessage(3)!;
     const revealed = await revealFacts(bot!.services, 2);
-    const poll2 = pollStories(bot!.services, bot!.services.store.getPoll(2)!);
+    const poll2 = await pollStories(bot!.services, (await bot!.services.store.getPoll(2))!);
     const tunedBefore = poll2.a.model === 'finetuned' ? poll2.a : poll2.b;
     await bot!.stop();
     bot = undefined;
@@ -402,7 +402,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     const notice = await fake.waitFor(() => channelPosts().slice(postsBefore)[0], { what: 'the interrupted notice' });
     assert.equal(notice.auth, `Bot ${fake.token}`);
     assert.equal(notice.body.content, `⚠️ El entrenamiento #${stale.id} (300 líneas) se interrumpió al reiniciar el bot; vuelve a lanzar /train.`);
-    assert.equal(s.store.getRun(stale.id)!.status, 'interrupted');
+    assert.equal((await s.store.getRun(stale.id))!.status, 'interrupted');
 
     // /status: the class model from before the restart, nothing running.
     const st = fake.slash('status', {}, luis);
@@ -453,7 +453,7 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     assert.equal(changed.callbacks[0]!.type, 4);
     assert.equal(changed.original!.content, 'Voto cambiado: Historia A → Historia B.');
     assert.ok(fake.message(autoPoll.id).content.endsWith('Votos emitidos: 1 (el reparto se verá al revelar).'));
-    assert.deepEqual(s.store.tally(1), { A: 0, B: 1, total: 1 });
+    assert.deepEqual(await s.store.tally(1), { A: 0, B: 1, total: 1 });
 
     // /reveal takes the newest open poll (#3). Nobody clicked it since the restart: its message, posted by the
     // previous process, is closed in place through the stored channel and message id (no buttons left to click).
@@ -464,13 +464,13 @@ describe('end to end on Discord: /train lines:20, /story, two votes, /reveal, re
     await waitML('poll #3 closed without a click', () => fake.message(thirdPoll.id).content.endsWith('🔒 Votación cerrada.'));
     assert.deepEqual(fake.message(thirdPoll.id).components, []);
     assert.ok(fake.message(thirdPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 0\n\n🔒 Votación cerrada.'), fake.message(thirdPoll.id).content);
-    assert.deepEqual(s.store.tally(3), { A: 0, B: 0, total: 0 });
+    assert.deepEqual(await s.store.tally(3), { A: 0, B: 0, total: 0 });
 
     // /reveal again: the automatic poll, closed in place through the handle Eva's click brought back.
     const rv1 = fake.slash('reveal', {}, teacher);
     const r1 = await waitML('/reveal of poll #1', () => rv1.original?.content.startsWith('🔍') && rv1.original);
     assert.ok(r1.content.startsWith('🔍 **Votación #1 revelada**\n'), r1.content);
-    const f1 = s.store.getPoll(1)!.finetunedChoice;
+    const f1 = (await s.store.getPoll(1))!.finetunedChoice;
     assert.ok(r1.content.includes(`Votos: Historia A 0 · Historia B 1. El ${formatPercent('es', f1 === 'B' ? 1 : 0)} detectó la historia afinada (${f1 === 'B' ? 1 : 0} de 1).`), r1.content);
     await waitML('poll #1 closed', () => fake.message(autoPoll.id).content.endsWith('🔒 Votación cerrada.'));
     assert.ok(fake.message(autoPoll.id).content.endsWith('Votos: Historia A 0 · Historia B 1\n\n🔒 Votación cerrada.'));

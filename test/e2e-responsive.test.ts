@@ -105,13 +105,13 @@ describe('Discord: the bot answers while the mini model trains', { skip, timeout
     assert.ok(beats.length >= 3 && Math.max(...gaps) < 2500, `heartbeats every ~1 s, gaps ${gaps.join(', ')}`);
     assert.equal(gateway.closed, false);
     assert.ok(storyPoll);
-    assert.deepEqual(bot!.services.store.tally(1), { A: 2, B: 1, total: 3 });
+    assert.deepEqual(await bot!.services.store.tally(1), { A: 2, B: 1, total: 3 });
   });
 
   test('the compute process killed mid-training: the bot stays up, the class is told, the waiting story runs, nothing is lost', async () => {
     const s = bot!.services;
     const compute = s.compute as ProcessCompute;
-    const runsBefore = s.store.listRuns(s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId })!.id).length;
+    const runsBefore = (await s.store.listRuns((await s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId }))!.id)).length;
     fake.slash('train', { lines: 60 }, teacher());
     await wait('the third training to be running', () => /Paso [1-9]\d*\//.test(progressOf(3)?.content ?? '') && progressOf(3));
     const story = fake.slash('story', { prompt: 'Érase una vez un hidalgo' }, student(5));
@@ -123,12 +123,12 @@ describe('Discord: the bot answers while the mini model trains', { skip, timeout
     assert.match(failed.content, /proceso de cálculo se detuvo/);
     await wait('the waiting story, run on the new compute process', () => pollOf(3));
     assert.notEqual(compute.transport.pid(), pid);
-    const cls = s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId })!;
-    const runs = s.store.listRuns(cls.id);
+    const cls = (await s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId }))!;
+    const runs = await s.store.listRuns(cls.id);
     assert.equal(runs.length, runsBefore + 1);
     assert.equal(runs.find((r) => r.id === 3)!.status, 'failed');
-    assert.equal(s.store.latestDoneRun(cls.id)!.id, 2, 'the class keeps its last good model');
-    assert.deepEqual(s.store.tally(1), { A: 2, B: 1, total: 3 }, 'no vote lost');
+    assert.equal((await s.store.latestDoneRun(cls.id))!.id, 2, 'the class keeps its last good model');
+    assert.deepEqual(await s.store.tally(1), { A: 2, B: 1, total: 3 }, 'no vote lost');
     // The bot still answers.
     const status = fake.slash('status', {}, student(6));
     await fake.waitFor(() => status.original?.content, { what: '/status after the crash', timeoutMs: ACK_MS });
@@ -182,6 +182,6 @@ describe('Slack: the bot acknowledges within 3 s while the mini model trains', {
     for (const [what, ms] of Object.entries(acks)) assert.ok(ms < ACK_MS, `${what} acknowledged after ${ms} ms`);
     assert.ok(lag.maxMs < 1000, `the bot's event loop was blocked for ${lag.maxMs} ms`);
     await wait('the end of the second training', () => /terminado/.test(progressText(2)));
-    assert.deepEqual(bot!.services.store.tally(1), { A: 2, B: 1, total: 3 });
+    assert.deepEqual(await bot!.services.store.tally(1), { A: 2, B: 1, total: 3 });
   });
 });

@@ -85,7 +85,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     // then the memorization meter of the class model's story, blind (no passage quoted)
     const meter = await waitML('the memorization meter', () => posts().find((c) => c.args.text.startsWith('📏 Medidor de memorización del cuento del modelo de la clase en la votación #1')));
     assert.match(meter.args.text, /\n📏 \*Medidor de memorización\*: el \d+\s% de la historia está dentro de frases de 3 o más palabras copiadas/);
-    run = doneRun(bot!.services, place());
+    run = await doneRun(bot!.services, place());
     const m = run.metrics!;
     assert.deepEqual(run.params, { lines: TRAIN_LINES, epochs: EPOCHS, lr: 0.005, seed: 42 });
     assert.equal(run.teacherId, TEACHER);
@@ -146,12 +146,12 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     await fake.waitFor(() => fake.messages.get(writing.result.ts)!.text === 'Votación #2 publicada. ¡A votar!', '"poll posted"');
 
     const s = bot!.services;
-    const poll = s.store.getPoll(2)!;
+    const poll = (await s.store.getPoll(2))!;
     assert.equal(poll.prompt, PROMPT);
     assert.equal(poll.createdBy, ANA);
     assert.equal(poll.messageId, storyPoll.ts);
     assert.equal(poll.channelId, CHANNEL);
-    const { a, b } = pollStories(s, poll);
+    const { a, b } = await pollStories(s, poll);
     assert.deepEqual([a.model, b.model].sort(), ['base', 'finetuned']);
     const show = (text: string) => clip(escapeMarkdown(joinStory(PROMPT, text)), 800);
     const few = pollWarnings(a, b);
@@ -195,14 +195,14 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.equal(changed.args.text, 'Voto cambiado: Historia A → Historia B.');
     assert.equal(updatesOf(ts).length, 2, 'a changed vote leaves the count, so the message is not edited');
     assert.ok(updatesOf(ts).every((u) => !/Votos: Historia/.test(u.args.text)));
-    assert.deepEqual(bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
+    assert.deepEqual(await bot!.services.store.tally(2), { A: 0, B: 2, total: 2 });
   });
 
   test('/reveal: students are refused; the teacher gets which story was tuned, the tally and the corpus traces', async () => {
     await fake.slash('/reveal', '', { userId: LUIS, channelId: CHANNEL });
     const refusal = await fake.waitFor(() => ephemeralsTo(LUIS).find((c) => /profesorado/.test(c.args.text)), 'student /reveal refused');
     assert.equal(refusal.args.text, 'Solo el profesorado puede usar /reveal.');
-    assert.equal(bot!.services.store.getPoll(2)!.status, 'open');
+    assert.equal((await bot!.services.store.getPoll(2))!.status, 'open');
 
     const facts = await revealFacts(bot!.services, 2);
     const before = posts().length;
@@ -222,8 +222,8 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.ok(closed.text.endsWith('Votos: Historia A 0 · Historia B 2\n\n🔒 Votación cerrada.'), closed.text);
     assert.deepEqual(closed.blocks.map((b: { type: string }) => b.type), ['section']);
     assert.deepEqual(fake.buttons(storyPoll.ts), []);
-    assert.equal(bot!.services.store.getPoll(2)!.status, 'closed');
-    assert.equal(bot!.services.store.getPoll(1)!.status, 'open'); // only the latest poll was revealed
+    assert.equal((await bot!.services.store.getPoll(2))!.status, 'closed');
+    assert.equal((await bot!.services.store.getPoll(1))!.status, 'open'); // only the latest poll was revealed
   });
 
   test('/results exportar:csv: the anonymous CSV goes to the channel; with ids:si only to the teacher, in a direct message', async () => {
@@ -256,8 +256,8 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     assert.ok(posts()[before]!.args.text.startsWith('🔎 Mirando dentro de los dos modelos…'), 'first "looking…", then the answer in place');
     const heat = await upload('the heatmap upload', /^palabras-votacion-2\.png$/);
     assert.equal(pngSize(heat.data!).width, 520);
-    const poll = s.store.getPoll(2)!;
-    const tuned = pollStories(s, poll)[poll.finetunedChoice === 'A' ? 'a' : 'b'];
+    const poll = (await s.store.getPoll(2))!;
+    const tuned = (await pollStories(s, poll))[poll.finetunedChoice === 'A' ? 'a' : 'b'];
     const r = await inspectVia(s, { view: 'words', text: tuned.text.trim(), modelDir: run.modelDir! });
     assert.ok(heat.altText!.startsWith(`Mapa de calor de ${r.tokens.length} trozos: `), heat.altText);
     assert.match(words.text, /en las 100 líneas de evaluación/);
@@ -293,7 +293,7 @@ describe('end to end on Slack (Socket Mode): /train lines:20, /story, two votes,
     await fake.click(revealTs, 'film:p2', LUIS);
     const film = await answerAfter(before, 'the film', /^🎞️ \*Película\*/);
     const strip = await upload('the film upload', /^pelicula-[0-9a-z]+\.png$/);
-    const { a, b } = pollStories(s, poll);
+    const { a, b } = await pollStories(s, poll);
     const base = poll.finetunedChoice === 'A' ? b : a;
     assert.ok(strip.altText!.includes(`1) «${clip(base.text.trim(), 60)}»`), strip.altText);
     assert.ok(strip.altText!.includes(`3) «${clip(tuned.text.trim(), 60)}»`), strip.altText);

@@ -20,7 +20,7 @@ async function classWithPolls(): Promise<TestRig> {
   await story.run(commandContext(rig.services, rig.channel, 'story', { prompt: TRICKY }, STUDENT));
   const poll = rig.channel.posts.at(-1)!;
   const pollId = Number(/#(\d+)/.exec(poll.first.text)![1]);
-  const tuned = rig.services.store.getPoll(pollId)!.finetunedChoice;
+  const tuned = (await rig.services.store.getPoll(pollId))!.finetunedChoice;
   for (const [user, choice] of [[STUDENT, tuned], [STUDENT2, tuned === 'A' ? 'B' : 'A'], [TEACHER, tuned]] as const) {
     await vote.run(buttonContext(rig.services, rig.channel, `vote:${pollId}:${choice}`, poll, user));
   }
@@ -51,9 +51,9 @@ test('/results exportar:csv is an RFC 4180 CSV of every poll (quotes, commas and
   assert.equal(auto[12], '', 'an open poll stays blind in the export');
   assert.equal(auto[13], '');
   assert.equal(mine[3], TRICKY);
-  const poll = store.getPoll(Number(mine[1]))!;
+  const poll = (await store.getPoll(Number(mine[1])))!;
   assert.deepEqual(mine.slice(4, 10), ['1', '5', '2', '0.001', '42', 'full']);
-  const tally = store.tally(poll.id);
+  const tally = await store.tally(poll.id);
   assert.deepEqual([mine[10], mine[11]], [String(tally.A), String(tally.B)]);
   assert.equal(mine[12], poll.finetunedChoice);
   assert.equal(Number(mine[13]), Number((2 / 3).toFixed(4)));
@@ -72,7 +72,7 @@ test('voter ids only for teachers, only to them; bad options get the usage', asy
   const rows = parseCsv(withIds.file!.data.toString('utf8'));
   assert.equal(rows[0].at(-1), 'votantes');
   const voters = rows[2].at(-1)!.split('; ').sort();
-  const tuned = rig.services.store.getPoll(Number(rows[2][1]))!.finetunedChoice;
+  const tuned = (await rig.services.store.getPoll(Number(rows[2][1])))!.finetunedChoice;
   const other = tuned === 'A' ? 'B' : 'A';
   assert.deepEqual(voters, [`${STUDENT.id}:${tuned}`, `${STUDENT2.id}:${other}`, `${TEACHER.id}:${tuned}`].sort());
   for (const opts of [{ exportar: 'xlsx' }, { exportar: 'csv', ids: 'quizá' }, { ids: 'si' }]) {
@@ -100,8 +100,8 @@ test('/results posts a chart across runs whose numbers are the store\'s (only re
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 7 }));
   await rig.services.compute.idle();
   await settle();
-  const cls = rig.services.store.findClass(PLACE)!;
-  const bars = runBars(rig.services, cls.id);
+  const cls = (await rig.services.store.findClass(PLACE))!;
+  const bars = await runBars(rig.services, cls.id);
   assert.deepEqual(bars.map((b) => [b.runId, b.label, b.detected, b.votes]), [[1, '#1 5 lín.', 2 / 3, 3], [2, '#2 7 lín.', null, 0]]);
   assert.equal(bars[0].perplexity, Math.exp(3.1));
   const ctx = commandContext(rig.services, rig.channel, 'results', {}, STUDENT);

@@ -110,7 +110,7 @@ describe('Discord posting faults through discord.js', { timeout: 60_000 }, () =>
     assert.equal(resets.length, 1);
     const polls = fake.messages().slice(before).filter((m) => buttonsOf(m).some((b) => b.custom_id === 'vote:2:A'));
     assert.equal(polls.length, 1);
-    assert.equal(bot!.services.store.getPoll(2)!.messageId, polls[0]!.id);
+    assert.equal((await bot!.services.store.getPoll(2))!.messageId, polls[0]!.id);
   });
 
   test('without Send Messages: /story names the missing permission in Spanish and leaves no open poll', async () => {
@@ -120,14 +120,14 @@ describe('Discord posting faults through discord.js', { timeout: 60_000 }, () =>
     const b2 = await start(f2, d2);
     try {
       const s = b2.services;
-      const cls = s.store.ensureClass({ platform: 'discord', teamId: f2.guildId, channelId: f2.channelId });
-      const run = s.store.createRun({ classId: cls.id, params: { lines: 5, epochs: 1, lr: 1e-4 }, teacherId: 'x' });
-      s.store.completeRun(run.id, { metrics: { method: 'full', evalLossBefore: 4, evalLossAfter: 3, perplexityBefore: 54, perplexityAfter: 20, optimizerSteps: 1, seconds: 1 }, lossCurve: [], modelDir: d2.dir });
+      const cls = await s.store.ensureClass({ platform: 'discord', teamId: f2.guildId, channelId: f2.channelId });
+      const run = await s.store.createRun({ classId: cls.id, params: { lines: 5, epochs: 1, lr: 1e-4 }, teacherId: 'x' });
+      await s.store.completeRun(run.id, { metrics: { method: 'full', evalLossBefore: 4, evalLossAfter: 3, perplexityBefore: 54, perplexityAfter: 20, optimizerSteps: 1, seconds: 1 }, lossCurve: [], modelDir: d2.dir });
       const it = f2.slash('story', { prompt: 'Érase una vez' }, { user: f2.user('ana') });
       const answer = await f2.waitFor(() => f2.interactions.find((x) => x === it) && [it.original, ...it.followups].find((m) => m && /permiso/.test(m.content)), { what: 'the refusal', timeoutMs: 10_000 });
       assert.match(answer!.content, /al bot le falta el permiso «Enviar mensajes»\. Pide a quien administra el servidor que se lo dé en este canal/);
-      assert.equal(s.store.latestOpenPoll(cls.id), undefined);
-      assert.deepEqual(s.store.listPolls(cls.id), []);
+      assert.equal(await s.store.latestOpenPoll(cls.id), undefined);
+      assert.deepEqual(await s.store.listPolls(cls.id), []);
       const rv = f2.slash('reveal', {}, { user: f2.user('profe'), roles: [TEACHER_ROLE] });
       await f2.waitFor(() => rv.original, { what: '/reveal' });
       assert.match(rv.original!.content, /No hay ninguna votación abierta/);

@@ -19,7 +19,7 @@ async function trainResults(locale: Locale) {
   await train.run(commandContext(rig.services, rig.channel, 'train', { lines: 5 }));
   await rig.services.compute.idle();
   await settle();
-  const run = rig.services.store.listRuns(rig.services.store.findClass(PLACE)!.id)[0];
+  const run = (await rig.services.store.listRuns((await rig.services.store.findClass(PLACE))!.id))[0];
   await until(() => (rig.channel.posts[1]?.edits.length ?? 0) > 0, 'the results with the loss curve (drawn on a worker thread)');
   const results = rig.channel.posts[1]?.current; // posted when the model is saved, edited with the metrics and chart
   assert.ok(results?.image, 'the results carry the chart');
@@ -138,7 +138,7 @@ test('the scan finds a user-facing literal and lets log lines and internal error
   assert.deepEqual(userFacingLiterals([
     "s.logger.warn(`train #${id}: could not edit progress`);",
     "throw new Error(`run ${id} has no model folder`);",
-    "s.store.endRun(id, 'failed', 'could not post the progress message');",
+    "await s.store.endRun(id, 'failed', 'could not post the progress message');",
     "import { x } from './some where.ts';",
     "const key = t('train.done', { lines: 3 });",
     "const id = `vote:${pollId}:A`;",

@@ -130,6 +130,6 @@ test('/cancel of a /story that is already generating: its poll is never posted',
   await settle();
   assert.equal(rig.channel.posts.length, postsBefore, 'no poll posted');
   assert.match(ctx.replies.at(-1)!.first.text, /No pude completar `\/story`: el trabajo se canceló\./);
-  const cls = rig.services.store.findClass(ctx.place)!;
-  assert.equal(rig.services.store.listPolls(cls.id).length, 1, 'only the automatic poll');
+  const cls = (await rig.services.store.findClass(ctx.place))!;
+  assert.equal((await rig.services.store.listPolls(cls.id)).length, 1, 'only the automatic poll');
 });

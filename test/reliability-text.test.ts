@@ -131,7 +131,7 @@ test('/story: zero-width-only prompt is empty; bidi, controls and masked links n
   const hostile = 'Érase\u202E una vez\u200B [pulsa aquí](https://malo.example) @everyone <@&123> **grito**\u0007';
   const ctx = commandContext(rig.services, rig.channel, 'story', { prompt: hostile }, STUDENT);
   await story.run(ctx);
-  const stored = rig.services.store.getPoll(2)!;
+  const stored = (await rig.services.store.getPoll(2))!;
   assert.equal(stored.prompt, 'Érase una vez [pulsa aquí](https://malo.example) @everyone <@&123> **grito**');
   assert.equal(rig.engine.storyCalls.at(-1)!.prompt, stored.prompt, 'the model gets the cleaned prompt');
   const poll = rig.channel.posts.at(-1)!;
@@ -156,9 +156,9 @@ test('only a posted poll is open: a failed post removes it and says why; /reveal
   };
   await story.run(ctx);
   assert.match(ctx.replies.at(-1)!.first.text, /No pude completar `\/story`: No puedo publicar en este canal: al bot le falta el permiso «Enviar mensajes»/);
-  const cls = rig.services.store.findClass(ctx.place)!;
-  assert.deepEqual(rig.services.store.listPolls(cls.id).map((p) => p.id), [1], 'only the automatic poll exists');
-  assert.equal(rig.services.store.getPoll(2), undefined);
+  const cls = (await rig.services.store.findClass(ctx.place))!;
+  assert.deepEqual((await rig.services.store.listPolls(cls.id)).map((p) => p.id), [1], 'only the automatic poll exists');
+  assert.equal(await rig.services.store.getPoll(2), undefined);
   const rv = commandContext(rig.services, rig.channel, 'reveal', {}, TEACHER);
   await reveal.run(rv);
   assert.match(rv.replies[0]!.first.text, /Votación #1 revelada/);

@@ -6,7 +6,7 @@ import { loadConfig } from '../config/index.ts';
 import { createLocalCompute } from '../core/jobs/local-transport.ts';
 import { createEngine } from '../core/pipeline/tfjs-engine.ts';
 import { createRng } from '../core/sample/rng.ts';
-import { openStore } from '../core/store/store.ts';
+import { openSqliteAsyncStore } from '../core/store/sqlite-async.ts';
 import { commandContext, createTestRig, FakeChannel, ManualClock, PLACE, RecordingLogger, settle, until } from './helpers/fake-context.ts';
 import { e2eEnv, missingBook, ML_TIMEOUT_MS, tmpDataDir } from './helpers/e2e.ts';
 
@@ -23,7 +23,7 @@ test('every results card lists the exact settings and seed; /train repetir:#id r
   await rig.services.compute.idle();
   await settle();
   const store = rig.services.store;
-  const [first, second] = store.listRuns(store.findClass(PLACE)!.id);
+  const [first, second] = await store.listRuns((await store.findClass(PLACE))!.id);
   assert.equal(second.id, 2);
   assert.deepEqual(second.params, first.params);
   assert.equal(second.status, 'done');
@@ -56,7 +56,7 @@ test('a repeated run reproduces the first run\'s eval loss exactly on the tiny m
     const config = loadConfig({ ...e2eEnv(tmp.dir, {}), WASM_THREADS: '1' });
     const clock = new ManualClock();
     const engine = createEngine(config, { now: () => Date.now() });
-    const store = openStore({ dataDir: ':memory:', clock });
+    const store = openSqliteAsyncStore({ dataDir: ':memory:', clock });
     const compute = createLocalCompute(engine, clock);
     const services = createServices({ config, compute, text: engine, store, clock, random: createRng(3), logger: new RecordingLogger() });
     const channel = new FakeChannel(clock);
@@ -64,7 +64,7 @@ test('a repeated run reproduces the first run\'s eval loss exactly on the tiny m
     await compute.idle();
     await train.run(commandContext(services, channel, 'train', { repetir: '#1' }));
     await compute.idle();
-    const runs = store.listRuns(store.findClass(PLACE)!.id);
+    const runs = await store.listRuns((await store.findClass(PLACE))!.id);
     assert.deepEqual(runs.map((r) => r.status).slice(0, 2), ['done', 'done']);
     const [a, b] = runs;
     assert.deepEqual(b.params, a.params);

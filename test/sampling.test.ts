@@ -100,7 +100,7 @@ test('a repetitive story gets the notebook fix in the poll; a short one also get
   await story.run(commandContext(rig.services, rig.channel, 'story', { prompt: 'En un lugar' }, STUDENT));
   const poll = rig.channel.posts.at(-1)!.first.text;
   const pollId = Number(/#(\d+)/.exec(poll)![1]);
-  const tunedChoice = rig.services.store.getPoll(pollId)!.finetunedChoice;
+  const tunedChoice = (await rig.services.store.getPoll(pollId))!.finetunedChoice;
   const baseChoice = tunedChoice === 'A' ? 'B' : 'A';
   assert.match(poll, new RegExp(`La Historia ${tunedChoice} se repite mucho: prueba \`/story\` con \`penalizacion:1.2\` \\(hasta 1,3\\) o \`top_p:0.97\``));
   assert.doesNotMatch(poll, new RegExp(`La Historia ${baseChoice} se repite`));

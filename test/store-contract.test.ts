@@ -171,6 +171,79 @@ for (const backend of [sqlite, postgres]) {
       assert.equal((await store.getPoll(poll.id))?.status, 'closed');
     });
 
+    test('only a posted poll is listed; an unposted one can be discarded with its stories; votes in order', async () => {
+      const clock = new ManualClock(1_000);
+      const store = await opened(await backend.fresh(), clock);
+      const { cls, poll } = await seedPoll(store);
+      assert.equal(await store.latestOpenPoll(cls.id), undefined, 'not posted yet');
+      assert.deepEqual(await store.listPolls(cls.id), []);
+      assert.equal(await store.discardUnpostedPoll(poll.id), true);
+      assert.equal(await store.getPoll(poll.id), undefined);
+      assert.equal(await store.getStory(poll.storyAId), undefined);
+      assert.equal(await store.getStory(poll.storyBId), undefined);
+      const { poll: posted } = await seedPoll(store);
+      await store.setPollMessage(posted.id, 'C1', 'M1');
+      assert.equal(await store.discardUnpostedPoll(posted.id), false, 'a posted poll stays');
+      assert.equal((await store.latestOpenPoll(cls.id))?.id, posted.id);
+      await store.castVote(posted.id, 'u2', 'B');
+      clock.advance(5);
+      await store.castVote(posted.id, 'u1', 'A');
+      assert.deepEqual(await store.pollVotes(posted.id), [{ userId: 'u2', choice: 'B', votedAt: 1000 }, { userId: 'u1', choice: 'A', votedAt: 1005 }]);
+    });
+
+    test('a delivery is claimed by one front-end at a time; a lapsed lease is taken over; delivered is final', async () => {
+      const db = await backend.fresh();
+      const clock = new ManualClock(1_000);
+      const [fe1, fe2] = [await opened(db, clock), await opened(db, clock)];
+      const cls = await fe1.ensureClass(place);
+      const run = await fe1.createRun({ classId: cls.id, params, teacherId: 'prof' });
+      assert.equal(await fe1.claimDelivery(run.id, 'fe1', 1000), undefined, 'no delivery before its job is recorded');
+      await fe1.createDelivery({ runId: run.id, jobId: 'job-1', progressMessageId: 'M1' });
+      const claims = await Promise.all([fe1.claimDelivery(run.id, 'fe1', 1000), fe2.claimDelivery(run.id, 'fe2', 1000)]);
+      assert.equal(claims.filter(Boolean).length, 1, 'two claims at once: one wins');
+      const [winner, loser] = claims[0] ? ['fe1', 'fe2'] : ['fe2', 'fe1'];
+      const w = winner === 'fe1' ? fe1 : fe2;
+      const l = winner === 'fe1' ? fe2 : fe1;
+      assert.equal((await w.claimDelivery(run.id, winner, 1000))?.claimedBy, winner, 'the holder may claim again');
+      assert.equal(await l.recordDelivery(run.id, loser, { resultsMessageId: 'R9' }), false, 'only the holder records');
+      assert.equal(await w.recordDelivery(run.id, winner, { resultsMessageId: 'R1' }), true);
+      clock.advance(900);
+      assert.equal(await w.renewDelivery(run.id, winner, 1000), true);
+      clock.advance(900);
+      assert.equal(await l.claimDelivery(run.id, loser, 1000), undefined, 'the renewed lease still holds');
+      clock.advance(200);
+      const taken = await l.claimDelivery(run.id, loser, 1000);
+      assert.deepEqual(taken, { runId: run.id, jobId: 'job-1', progressMessageId: 'M1', resultsMessageId: 'R1', pollId: null, claimedBy: loser, leaseUntil: 4000, deliveredAt: null });
+      assert.equal(await w.renewDelivery(run.id, winner, 1000), false, 'the old holder learns it lost the claim');
+      assert.equal(await w.finishDelivery(run.id, winner), false);
+      assert.deepEqual((await l.pendingDeliveries()).map((d) => d.runId), [run.id]);
+      assert.equal(await l.finishDelivery(run.id, loser), true);
+      assert.deepEqual(await l.pendingDeliveries(), []);
+      assert.equal((await w.getDelivery(run.id))?.deliveredAt, 3000);
+      assert.equal(await w.claimDelivery(run.id, winner, 1000), undefined, 'delivered is final');
+      clock.advance(10_000);
+      assert.equal(await l.claimDelivery(run.id, loser, 1000), undefined);
+    });
+
+    test('the poll lock serializes work on one poll across store instances, not across polls', async () => {
+      const db = await backend.fresh();
+      const [s1, s2] = [await opened(db), await opened(db)];
+      const log: string[] = [];
+      const hold = (s: AsyncStore, pollId: number, name: string, ms: number) => s.withPollLock(pollId, async () => {
+        log.push(`${name}+`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`${name}-`);
+        return name;
+      });
+      assert.deepEqual(await Promise.all([hold(s1, 1, 'a', 60), hold(s2, 1, 'b', 10)]), ['a', 'b']);
+      assert.ok(log.join(' ') === 'a+ a- b+ b-' || log.join(' ') === 'b+ b- a+ a-', log.join(' '));
+      log.length = 0;
+      await Promise.all([hold(s1, 2, 'c', 60), hold(s2, 3, 'd', 10)]);
+      if (backend.name === 'postgres') assert.deepEqual(log, ['c+', 'd+', 'd-', 'c-'], 'two polls do not wait for each other');
+      await assert.rejects(s1.withPollLock(1, async () => { throw new Error('boom'); }), /boom/);
+      assert.equal(await s2.withPollLock(1, async () => 'free again'), 'free again');
+    });
+
     test('runs left queued or running are marked interrupted once, with their class and previous status', async () => {
       const db = await backend.fresh();
       const clock = new ManualClock(100);

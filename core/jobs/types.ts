@@ -5,7 +5,7 @@
  *  - inside the compute process, `JobQueue`: the GPU queue on which stories run between training steps.
  */
 import type { GpuSlice, TrainProgress } from '../engine.ts';
-import type { JobInfo, JobKind, JobOwner, JobParamsByKind, JobResultByKind } from './protocol.ts';
+import type { JobInfo, JobKind, JobOwner, JobParamsByKind, JobResultByKind, WireError } from './protocol.ts';
 import type { Place } from '../place.ts';
 
 export type { JobInfo, JobKind, JobStatus } from './protocol.ts';
@@ -58,6 +58,17 @@ export interface ComputeClient {
   /** Stops the compute side (jobs still running are interrupted). */
   close(): Promise<void>;
 }
+
+/**
+ * A job's outcome as the queue keeps it (BullMQ: its return value or failure), read by any front-end, not only the
+ * one that submitted it: how a front-end takes over the delivery of a result (commands/train-delivery.ts).
+ */
+export type QueuedJobOutcome<K extends JobKind = JobKind> =
+  | { state: 'live' }
+  | { state: 'missing' }
+  | { state: 'completed'; result: JobResultByKind[K]; finishedOn: number }
+  | { state: 'cancelled'; finishedOn: number }
+  | { state: 'failed'; error: WireError; finishedOn: number };
 
 /** What commands need from the book without any tensor: how many lines there are and which ones a run used. */
 export interface TextService {

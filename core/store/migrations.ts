@@ -158,6 +158,38 @@ export const migrations: Migration[] = [
       CREATE UNIQUE INDEX runs_one_active ON runs (class_id) WHERE status IN ('queued','running');
     `,
   },
+  {
+    id: 3,
+    name: 'result deliveries',
+    // One row per training job: which job, its progress message, and who is delivering its end (results, poll)
+    // under a lease, so that exactly one front-end delivers it and another takes over when that one dies.
+    sql: `
+      CREATE TABLE deliveries (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+        job_id TEXT NOT NULL,
+        progress_message_id TEXT,
+        results_message_id TEXT,
+        poll_id INTEGER REFERENCES polls(id),
+        claimed_by TEXT,
+        lease_until INTEGER,
+        delivered_at INTEGER
+      );
+      CREATE INDEX deliveries_pending ON deliveries (run_id) WHERE delivered_at IS NULL;
+    `,
+    postgres: `
+      CREATE TABLE deliveries (
+        run_id BIGINT PRIMARY KEY REFERENCES runs(id),
+        job_id TEXT NOT NULL,
+        progress_message_id TEXT,
+        results_message_id TEXT,
+        poll_id BIGINT REFERENCES polls(id),
+        claimed_by TEXT,
+        lease_until BIGINT,
+        delivered_at BIGINT
+      );
+      CREATE INDEX deliveries_pending ON deliveries (run_id) WHERE delivered_at IS NULL;
+    `,
+  },
 ];
 
 /** The name of the index behind "one active run per class"; both stores translate its violation into BUSY. */

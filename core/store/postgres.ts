@@ -12,9 +12,9 @@ import { QuijoteError } from '../errors.ts';
 import type { AsyncStore } from './async-store.ts';
 import { ONE_ACTIVE_RUN_INDEX } from './migrations.ts';
 import { migratePostgres } from './pg-migrate.ts';
-import { activeRunBusy, toClass, toPoll, toRun, toStory } from './store.ts';
+import { activeRunBusy, toClass, toDelivery, toPoll, toRun, toStory } from './store.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunDelivery, RunMetrics, RunParams, RunRow,
   StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 import type { Place } from '../place.ts';
@@ -40,6 +40,9 @@ export function describePostgresUrl(url: string): string {
 }
 
 type Q = Pick<pg.PoolClient, 'query'>;
+
+/** The first key of the per-poll advisory locks (the second is the poll id); apart from the migration lock's. */
+const POLL_LOCK_SPACE = 0x706f6c6c; // "poll"
 
 export class PostgresStore implements AsyncStore {
   readonly kind = 'postgres' as const;
@@ -174,6 +177,66 @@ export class PostgresStore implements AsyncStore {
     });
   }
 
+  // ── result deliveries ─────────────────────────────────────────────────────
+
+  async createDelivery(input: { runId: number; jobId: string; progressMessageId: string | null }): Promise<void> {
+    await this.pool.query('INSERT INTO deliveries (run_id, job_id, progress_message_id) VALUES ($1, $2, $3) ON CONFLICT (run_id) DO UPDATE SET job_id = excluded.job_id, progress_message_id = excluded.progress_message_id',
+      [input.runId, input.jobId, input.progressMessageId]);
+  }
+
+  async getDelivery(runId: number): Promise<RunDelivery | undefined> {
+    const r = await this.one('SELECT * FROM deliveries WHERE run_id = $1', [runId]);
+    return r ? toDelivery(r) : undefined;
+  }
+
+  async claimDelivery(runId: number, by: string, leaseMs: number): Promise<RunDelivery | undefined> {
+    // One UPDATE: the row lock makes two front-ends' claims of the same delivery take turns, and the second one
+    // re-checks the WHERE against the first one's committed claim (READ COMMITTED), so only one of them wins.
+    const now = this.clock.now();
+    const r = await this.one(`UPDATE deliveries SET claimed_by = $1, lease_until = $2
+      WHERE run_id = $3 AND delivered_at IS NULL AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until < $4) RETURNING *`,
+    [by, now + leaseMs, runId, now]);
+    return r ? toDelivery(r) : undefined;
+  }
+
+  async renewDelivery(runId: number, by: string, leaseMs: number): Promise<boolean> {
+    const r = await this.pool.query('UPDATE deliveries SET lease_until = $1 WHERE run_id = $2 AND claimed_by = $3 AND delivered_at IS NULL',
+      [this.clock.now() + leaseMs, runId, by]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async recordDelivery(runId: number, by: string, step: { resultsMessageId?: string; pollId?: number }): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE deliveries SET results_message_id = COALESCE($1, results_message_id), poll_id = COALESCE($2, poll_id)
+      WHERE run_id = $3 AND claimed_by = $4 AND delivered_at IS NULL`, [step.resultsMessageId ?? null, step.pollId ?? null, runId, by]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async finishDelivery(runId: number, by: string): Promise<boolean> {
+    const r = await this.pool.query('UPDATE deliveries SET delivered_at = $1, lease_until = NULL WHERE run_id = $2 AND claimed_by = $3 AND delivered_at IS NULL',
+      [this.clock.now(), runId, by]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async pendingDeliveries(): Promise<RunDelivery[]> {
+    return (await this.all('SELECT * FROM deliveries WHERE delivered_at IS NULL ORDER BY run_id', [])).map(toDelivery);
+  }
+
+  async withPollLock<T>(pollId: number, fn: () => Promise<T>): Promise<T> {
+    // A session-level advisory lock on its own connection: a front-end that dies drops the connection, and the
+    // server releases the lock with it.
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1, $2)', [POLL_LOCK_SPACE, pollId]);
+      try {
+        return await fn();
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1, $2)', [POLL_LOCK_SPACE, pollId]).catch(() => {});
+      }
+    } finally {
+      c.release();
+    }
+  }
+
   // ── stories ───────────────────────────────────────────────────────────────
 
   async createStory(input: { classId: number; runId: number | null; model: StoryModel; prompt: string; text: string; seed: number | null }): Promise<StoryRow> {
@@ -205,13 +268,26 @@ export class PostgresStore implements AsyncStore {
     await this.pool.query('UPDATE polls SET channel_id = $1, message_id = $2 WHERE id = $3', [channelId, messageId, pollId]);
   }
 
+  async discardUnpostedPoll(pollId: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      // the row lock orders this with votes (castVote locks the poll row first too)
+      const poll = await this.one('SELECT * FROM polls WHERE id = $1 FOR UPDATE', [pollId], c);
+      if (!poll || poll.message_id !== null) return false;
+      const votes = await this.one('SELECT COUNT(*) AS n FROM votes WHERE poll_id = $1', [pollId], c);
+      if (Number(votes!.n) !== 0) return false;
+      await c.query('DELETE FROM polls WHERE id = $1', [pollId]);
+      await c.query('DELETE FROM stories WHERE id IN ($1, $2)', [poll.story_a_id, poll.story_b_id]);
+      return true;
+    });
+  }
+
   async latestOpenPoll(classId: number): Promise<PollRow | undefined> {
-    const r = await this.one("SELECT * FROM polls WHERE class_id = $1 AND status = 'open' ORDER BY id DESC LIMIT 1", [classId]);
+    const r = await this.one("SELECT * FROM polls WHERE class_id = $1 AND status = 'open' AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1", [classId]);
     return r ? toPoll(r) : undefined;
   }
 
   async listPolls(classId: number): Promise<PollRow[]> {
-    return (await this.all('SELECT * FROM polls WHERE class_id = $1 ORDER BY id', [classId])).map(toPoll);
+    return (await this.all('SELECT * FROM polls WHERE class_id = $1 AND message_id IS NOT NULL ORDER BY id', [classId])).map(toPoll);
   }
 
   async closePoll(pollId: number): Promise<boolean> {
@@ -235,6 +311,11 @@ export class PostgresStore implements AsyncStore {
   async getVote(pollId: number, userId: string): Promise<PollChoice | null> {
     const r = await this.one('SELECT choice FROM votes WHERE poll_id = $1 AND user_id = $2', [pollId, userId]);
     return r ? (String(r.choice) as PollChoice) : null;
+  }
+
+  async pollVotes(pollId: number): Promise<PollVote[]> {
+    return (await this.all('SELECT user_id, choice, voted_at FROM votes WHERE poll_id = $1 ORDER BY voted_at, user_id', [pollId]))
+      .map((r) => ({ userId: String(r.user_id), choice: String(r.choice) as PollChoice, votedAt: Number(r.voted_at) }));
   }
 
   async tally(pollId: number): Promise<Tally> {

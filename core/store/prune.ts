@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { classDir, runModelDir } from './paths.ts';
-import type { Store } from './store.ts';
+import type { AsyncStore } from './async-store.ts';
 import type { ClassRow } from './types.ts';
 
 export interface PruneResult {
@@ -16,9 +16,9 @@ export interface PruneResult {
   kept: string[];
 }
 
-export async function pruneRunFolders(store: Store, dataDir: string, cls: ClassRow, keep: number): Promise<PruneResult> {
-  const runs = store.listRuns(cls.id);
-  const active = store.latestDoneRun(cls.id);
+export async function pruneRunFolders(store: Pick<AsyncStore, 'listRuns' | 'latestDoneRun'>, dataDir: string, cls: ClassRow, keep: number): Promise<PruneResult> {
+  const runs = await store.listRuns(cls.id);
+  const active = await store.latestDoneRun(cls.id);
   const done = runs.filter((r) => r.status === 'done').sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.id - a.id);
   const keepIds = new Set(done.slice(0, Math.max(0, keep)).map((r) => r.id));
   if (active) keepIds.add(active.id);

@@ -12,7 +12,7 @@ import { QuijoteError } from '../errors.ts';
 import { migrate } from './migrations.ts';
 import { STORE_FILE } from './paths.ts';
 import type {
-  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow,
+  ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunDelivery, RunMetrics, RunParams, RunRow,
   RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
 } from './types.ts';
 
@@ -48,6 +48,14 @@ export function toStory(r: Row): StoryRow {
   return {
     id: num(r.id), classId: num(r.class_id), runId: numOrNull(r.run_id), model: String(r.model) as StoryModel,
     prompt: String(r.prompt), text: String(r.text), seed: numOrNull(r.seed), createdAt: num(r.created_at),
+  };
+}
+
+export function toDelivery(r: Row): RunDelivery {
+  return {
+    runId: num(r.run_id), jobId: String(r.job_id), progressMessageId: strOrNull(r.progress_message_id),
+    resultsMessageId: strOrNull(r.results_message_id), pollId: numOrNull(r.poll_id), claimedBy: strOrNull(r.claimed_by),
+    leaseUntil: numOrNull(r.lease_until), deliveredAt: numOrNull(r.delivered_at),
   };
 }
 
@@ -229,6 +237,45 @@ export class Store {
     })();
   }
 
+  // ── result deliveries (core/store/async-store.ts says what each one guarantees) ──
+
+  createDelivery(input: { runId: number; jobId: string; progressMessageId: string | null }): void {
+    this.db.prepare('INSERT INTO deliveries (run_id, job_id, progress_message_id) VALUES (?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET job_id = excluded.job_id, progress_message_id = excluded.progress_message_id')
+      .run(input.runId, input.jobId, input.progressMessageId);
+  }
+
+  getDelivery(runId: number): RunDelivery | undefined {
+    const r = this.db.prepare('SELECT * FROM deliveries WHERE run_id = ?').get(runId) as Row | undefined;
+    return r ? toDelivery(r) : undefined;
+  }
+
+  claimDelivery(runId: number, by: string, leaseMs: number): RunDelivery | undefined {
+    const now = this.clock.now();
+    const r = this.db.prepare(`UPDATE deliveries SET claimed_by = ?, lease_until = ?
+      WHERE run_id = ? AND delivered_at IS NULL AND (claimed_by IS NULL OR claimed_by = ? OR lease_until < ?) RETURNING *`)
+      .get(by, now + leaseMs, runId, by, now) as Row | undefined;
+    return r ? toDelivery(r) : undefined;
+  }
+
+  renewDelivery(runId: number, by: string, leaseMs: number): boolean {
+    return this.db.prepare('UPDATE deliveries SET lease_until = ? WHERE run_id = ? AND claimed_by = ? AND delivered_at IS NULL')
+      .run(this.clock.now() + leaseMs, runId, by).changes > 0;
+  }
+
+  recordDelivery(runId: number, by: string, step: { resultsMessageId?: string; pollId?: number }): boolean {
+    return this.db.prepare(`UPDATE deliveries SET results_message_id = COALESCE(?, results_message_id), poll_id = COALESCE(?, poll_id)
+      WHERE run_id = ? AND claimed_by = ? AND delivered_at IS NULL`).run(step.resultsMessageId ?? null, step.pollId ?? null, runId, by).changes > 0;
+  }
+
+  finishDelivery(runId: number, by: string): boolean {
+    return this.db.prepare('UPDATE deliveries SET delivered_at = ?, lease_until = NULL WHERE run_id = ? AND claimed_by = ? AND delivered_at IS NULL')
+      .run(this.clock.now(), runId, by).changes > 0;
+  }
+
+  pendingDeliveries(): RunDelivery[] {
+    return (this.db.prepare('SELECT * FROM deliveries WHERE delivered_at IS NULL ORDER BY run_id').all() as Row[]).map(toDelivery);
+  }
+
   // ── stories ───────────────────────────────────────────────────────────────
 
   createStory(input: { classId: number; runId: number | null; model: StoryModel; prompt: string; text: string; seed: number | null }): StoryRow {
@@ -315,7 +362,7 @@ export class Store {
   }
 
   /** Every vote of a poll, oldest first (the teacher's CSV export with voter ids). */
-  pollVotes(pollId: number): Array<{ userId: string; choice: PollChoice; votedAt: number }> {
+  pollVotes(pollId: number): PollVote[] {
     return (this.db.prepare('SELECT user_id, choice, voted_at FROM votes WHERE poll_id = ? ORDER BY voted_at, user_id').all(pollId) as Row[])
       .map((r) => ({ userId: String(r.user_id), choice: String(r.choice) as PollChoice, votedAt: num(r.voted_at) }));
   }

@@ -97,11 +97,36 @@ export interface Tally {
   total: number;
 }
 
+/** One stored vote (the CSV export with voter ids). */
+export interface PollVote {
+  userId: string;
+  choice: PollChoice;
+  votedAt: number;
+}
+
 export interface VoteOutcome {
   /** The user's choice before this vote, if any. */
   previous: PollChoice | null;
   choice: PollChoice;
   tally: Tally;
+}
+
+/**
+ * Who delivers the end of a training (results message, automatic poll, last progress edit): one front-end at a
+ * time holds the claim until `leaseUntil`, renewing it while it works; `deliveredAt` is set once it is all posted.
+ */
+export interface RunDelivery {
+  runId: number;
+  /** The compute job (its BullMQ id in a district): where the result is read from. */
+  jobId: string;
+  progressMessageId: string | null;
+  /** Set once the results message is posted (a take-over edits it instead of posting another). */
+  resultsMessageId: string | null;
+  /** Set once the automatic poll is posted. */
+  pollId: number | null;
+  claimedBy: string | null;
+  leaseUntil: number | null;
+  deliveredAt: number | null;
 }
 
 export interface InterruptedRun {

@@ -97,10 +97,10 @@ export async function startE2EBot(env: Record<string, string>): Promise<StartedB
 }
 
 /** The class's only finished run, as the store has it. */
-export function doneRun(services: Services, place: { platform: 'discord' | 'slack'; teamId: string; channelId: string }): RunRow {
-  const cls = services.store.findClass(place);
+export async function doneRun(services: Services, place: { platform: 'discord' | 'slack'; teamId: string; channelId: string }): Promise<RunRow> {
+  const cls = await services.store.findClass(place);
   assert.ok(cls, 'the class exists in the store');
-  const run = services.store.latestDoneRun(cls.id);
+  const run = await services.store.latestDoneRun(cls.id);
   assert.ok(run?.metrics, 'a finished run with metrics');
   return run;
 }
@@ -134,14 +134,14 @@ export interface RevealFacts {
 
 /** What /reveal must say about a poll, computed independently from the stored stories and the training lines. */
 export async function revealFacts(services: Services, pollId: number): Promise<RevealFacts> {
-  const poll = services.store.getPoll(pollId);
+  const poll = await services.store.getPoll(pollId);
   assert.ok(poll, `poll ${pollId} is stored`);
-  const tally = services.store.tally(pollId);
-  const { a, b } = pollStories(services, poll);
+  const tally = await services.store.tally(pollId);
+  const { a, b } = await pollStories(services, poll);
   const tuned = poll.finetunedChoice === 'A' ? a : b;
   assert.equal(tuned.model, 'finetuned');
   assert.equal((poll.finetunedChoice === 'A' ? b : a).model, 'base');
-  const run = services.store.getRun(poll.runId);
+  const run = await services.store.getRun(poll.runId);
   const lines = await services.text.trainingLines(run!.params.lines);
   const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
   const ngrams = traces.ngrams.slice(0, 12).map((g) => `«${clip(g, 80)}»`);

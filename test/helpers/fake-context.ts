@@ -9,7 +9,7 @@ import type {
 import { loadConfig } from '../../config/index.ts';
 import { createLocalCompute } from '../../core/jobs/local-transport.ts';
 import { createRng } from '../../core/sample/rng.ts';
-import { openStore } from '../../core/store/store.ts';
+import { openSqliteAsyncStore } from '../../core/store/sqlite-async.ts';
 import { FakeEngine, type FakeEngineOptions } from './fake-engine.ts';
 
 export class ManualClock {
@@ -163,7 +163,7 @@ export function createTestRig(o: TestServicesOptions = {}): TestRig {
   const clock = new ManualClock();
   const engine = new FakeEngine(o.engine);
   const logger = new RecordingLogger();
-  const store = openStore({ dataDir: ':memory:', clock });
+  const store = openSqliteAsyncStore({ dataDir: ':memory:', clock });
   let jobSeq = 0;
   const compute = createLocalCompute(engine, clock, { newId: () => String(++jobSeq) }); // readable ids: #1, #2…
   const services = createServices({ config, compute, text: engine, store, clock, random: createRng(o.seed ?? 7), logger });

@@ -78,9 +78,42 @@ export interface FakeWorld {
   readonly editRate?: { limit: number; windowMs: number; /** send X-RateLimit-* on successful edits (default true) */ announce?: boolean };
   /** The bot's permissions in every channel (POST /channels/:id/messages needs View Channel + Send Messages). */
   readonly botPermissions: bigint;
-  /** Requests to fail: `reset` destroys the connection before any reply (ECONNRESET), once per entry. */
-  readonly faults: { method: string; path: RegExp; kind: 'reset' }[];
+  /**
+   * Requests to fail, once per entry: `reset` destroys the connection before any reply (ECONNRESET); `hold` parks a
+   * request whose body `matches` unanswered and unapplied until `held.release()`, or drops it if its client goes
+   * away first (a client killed while it waits: nothing was created).
+   */
+  readonly faults: Fault[];
+  /** Extra time before a channel message edit (PATCH) is applied and answered, per edit: edits sent at once can land out of order. */
+  readonly editDelayMs?: () => number;
   changed(): void;
+}
+
+export type Fault =
+  | { method: string; path: RegExp; kind: 'reset' }
+  | { method: string; path: RegExp; kind: 'hold'; matches: (body: any) => boolean; held: HeldRequest };
+
+/** A request parked by a `hold` fault. */
+export class HeldRequest {
+  /** Resolves when the request arrives, with its body. */
+  readonly arrived: Promise<any>;
+  /** Resolves when it is released (true) or dropped because its client went away (false). */
+  readonly settled: Promise<boolean>;
+  private arrive!: (body: any) => void;
+  private settle!: (released: boolean) => void;
+  constructor() {
+    this.arrived = new Promise((r) => (this.arrive = r));
+    this.settled = new Promise((r) => (this.settle = r));
+  }
+  /** Called by the fake when the request arrives. */
+  park(body: any, socketClosed: Promise<void>): Promise<boolean> {
+    this.arrive(body);
+    void socketClosed.then(() => this.settle(false));
+    return this.settled;
+  }
+  release(): void {
+    this.settle(true);
+  }
 }
 
 /** Fixed-window bucket of one channel's message edits. */
@@ -183,8 +216,18 @@ export class FakeRest {
     const headers: Record<string, string> = {};
     try {
       body = await readBody(req);
-      const fault = this.w.faults.findIndex((f) => f.method === req.method && f.path.test(path));
-      if (fault >= 0) {
+      const fault = this.w.faults.findIndex((f) => f.method === req.method && f.path.test(path) && (f.kind !== 'hold' || f.matches(body.json)));
+      const f = fault >= 0 ? this.w.faults[fault]! : undefined;
+      if (f?.kind === 'hold') {
+        this.w.faults.splice(fault, 1);
+        this.w.changed();
+        const closed = new Promise<void>((r) => req.socket.once('close', () => r()));
+        if (!(await f.held.park(body.json, closed))) {
+          this.w.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, body: body.json, files: body.files, status: 0 });
+          this.w.changed();
+          return; // its client is gone: never applied
+        }
+      } else if (fault >= 0) {
         this.w.faults.splice(fault, 1);
         this.w.requests.push({ method: req.method ?? 'GET', path, query: url.searchParams, auth: req.headers.authorization ?? null, body: body.json, files: body.files, status: 0 });
         req.socket.destroy(); // the client sees ECONNRESET / "other side closed"
@@ -192,6 +235,9 @@ export class FakeRest {
         return;
       }
       if (!url.pathname.startsWith('/api/v10/')) throw new HttpError(404, 0, `404: Not Found (expected /api/v10, got ${url.pathname})`);
+      if (this.w.editDelayMs && req.method === 'PATCH' && /^\/channels\/\d+\/messages\/\d+$/.test(path)) {
+        await new Promise((r) => setTimeout(r, this.w.editDelayMs!()));
+      }
       out = this.route(req.method ?? 'GET', path, url.searchParams, body, req.headers.authorization ?? null, headers);
       if (out === undefined) status = 204;
     } catch (e) {

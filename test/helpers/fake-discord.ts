@@ -15,10 +15,11 @@ import type { AddressInfo } from 'node:net';
 import { PermissionFlagsBits, PermissionsBitField } from 'discord.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FakeGateway } from './fake-discord-gateway.ts';
-import { FakeRest, type FakeInteraction, type FakeMessage, type RecordedRequest } from './fake-discord-rest.ts';
+import { FakeRest, HeldRequest, type Fault, type FakeInteraction, type FakeMessage, type RecordedRequest } from './fake-discord-rest.ts';
 import { memberJson, roleJson, snowflake, textChannelJson, userJson, type FakeRole, type FakeUser } from './fake-discord-wire.ts';
 
 export type { FakeAttachment, FakeInteraction, FakeMessage, RecordedRequest } from './fake-discord-rest.ts';
+export { HeldRequest } from './fake-discord-rest.ts';
 export { snowflake, userJson, type FakeUser, type RecordedFile } from './fake-discord-wire.ts';
 
 export interface FakeDiscordOptions {
@@ -40,6 +41,8 @@ export interface FakeDiscordOptions {
   editRate?: { limit: number; windowMs: number; announce?: boolean };
   /** The bot's own permissions in the channels (default: all). */
   botPermissions?: bigint;
+  /** Extra time before each channel message edit is applied (so edits sent together can land out of order). */
+  editDelayMs?: () => number;
 }
 
 /** Who acts: a user with role names and/or extra permission bits. */
@@ -73,7 +76,7 @@ export class FakeDiscord {
   private readonly everyonePermissions: bigint;
   private readonly ackTimeoutMs: number;
   private readonly botPermissions: bigint;
-  private readonly faults: { method: string; path: RegExp; kind: 'reset' }[] = [];
+  private readonly faults: Fault[] = [];
   private readonly allMessages: FakeMessage[] = [];
   private readonly registered = new Map<string, any[]>(); // 'global' | guildId → commands
   private readonly rest: FakeRest;
@@ -106,7 +109,7 @@ export class FakeDiscord {
     this.rest = new FakeRest({
       token: this.token, appId: this.appId, guildId: this.guildId, bot: this.bot, channels: this.channels,
       messages: this.allMessages, interactions: this.interactions, registered: this.registered, requests: this.requests,
-      ackTimeoutMs: this.ackTimeoutMs, editRate: o.editRate, botPermissions: this.botPermissions, faults: this.faults,
+      ackTimeoutMs: this.ackTimeoutMs, editRate: o.editRate, botPermissions: this.botPermissions, faults: this.faults, editDelayMs: o.editDelayMs,
       get api() { return self.api; },
       get gatewayUrl() { return self.gateway.url; },
       guild: () => this.guildPayload(),
@@ -193,13 +196,16 @@ export class FakeDiscord {
     return it;
   }
 
-  /** Click a button of a message (the message must show a button with that custom id). */
-  click(message: FakeMessage | string, customId: string, as: Actor = {}): FakeInteraction {
+  /**
+   * Click a button of a message (the message must show a button with that custom id, unless `stale`: a client
+   * still showing an older version of the message, whose buttons are gone now).
+   */
+  click(message: FakeMessage | string, customId: string, as: Actor = {}, stale = false): FakeInteraction {
     const m = this.message(typeof message === 'string' ? message : message.id);
     if (m.deleted) throw new Error(`fake discord: message ${m.id} was deleted`);
     const button = buttonsOf(m).find((b) => b.custom_id === customId);
-    if (!button) throw new Error(`fake discord: message ${m.id} has no button ${customId} (has: ${buttonsOf(m).map((b) => b.custom_id).join(', ')})`);
-    if (button.disabled) throw new Error(`fake discord: button ${customId} is disabled`);
+    if (!button && !stale) throw new Error(`fake discord: message ${m.id} has no button ${customId} (has: ${buttonsOf(m).map((b) => b.custom_id).join(', ')})`);
+    if (button?.disabled) throw new Error(`fake discord: button ${customId} is disabled`);
     const it = this.newInteraction('button', { ...as, channelId: m.channelId });
     it.customId = customId;
     it.message = m;
@@ -215,6 +221,16 @@ export class FakeDiscord {
   /** Drop the connection of the next matching request before answering it (the client sees ECONNRESET). */
   resetNext(method: string, path: RegExp): void {
     this.faults.push({ method, path, kind: 'reset' });
+  }
+
+  /**
+   * Park the next matching request whose body `matches`: neither applied nor answered until `release()`, and never
+   * applied if its client goes away first (a front-end killed while it posts).
+   */
+  holdNext(method: string, path: RegExp, matches: (body: any) => boolean): HeldRequest {
+    const held = new HeldRequest();
+    this.faults.push({ method, path, kind: 'hold', matches, held });
+    return held;
   }
 
   /** How many edits were answered with 429 so far. */

@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../../commands/types.ts';
 import { createComputeClient, type ComputeTransport } from '../../../core/jobs/client.ts';
 import { parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobKind, type JobResultByKind } from '../../../core/jobs/protocol.ts';
-import type { ComputeClient } from '../../../core/jobs/types.ts';
+import type { ComputeClient, QueuedJobOutcome } from '../../../core/jobs/types.ts';
 import type { Clock } from '../../../core/store/types.ts';
 import { modelKeyOf } from '../../../core/modelstore/engine.ts';
 import { describeRedisUrl, redisConnection } from './redis.ts';
@@ -37,6 +37,8 @@ export interface BullTransport extends ComputeTransport {
   reconcile(): Promise<void>;
   /** Model keys of the train jobs alive in the queue (waiting, running, or finished in the last `recentMs`). */
   liveRunKeys(recentMs?: number): Promise<Set<string>>;
+  /** Any job's outcome as the queue keeps it, whichever front-end submitted it (result deliveries take-over). */
+  jobOutcome(jobId: string): Promise<QueuedJobOutcome>;
 }
 
 const WAITING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
@@ -160,6 +162,21 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
     onDown: () => undefined,
     onUp: () => undefined,
     reconcile,
+    async jobOutcome(jobId) {
+      for (const q of [QUEUES.train, QUEUES.gpu]) {
+        const job = await Job.fromId(queues[q], jobId);
+        if (!job) continue;
+        const state = await job.getState();
+        const finishedOn = job.finishedOn ?? o.clock.now();
+        if (state === 'completed') return { state: 'completed', result: parseReturn(job.returnvalue), finishedOn };
+        if (state === 'failed') {
+          const outcome = outcomeOf(job.failedReason);
+          return outcome.cancelled ? { state: 'cancelled', finishedOn } : { state: 'failed', error: outcome.error, finishedOn };
+        }
+        return { state: 'live' };
+      }
+      return { state: 'missing' };
+    },
     async liveRunKeys(recentMs = 120_000) {
       const keys = new Set<string>();
       const jobs = await queues.train.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed'], 0, 500);

@@ -22,7 +22,7 @@ import { settingsFrom } from '../bot/cli/args.ts';
 import { memorySnapshot, type MemorySnapshot } from './machine.ts';
 import { writeRandomModelFolder } from './random-folder.ts';
 
-export interface ClassTrainOptions { sharedDir: string; backend: string; wasmThreads?: number; seed: number; rounds: number; lines: number; modelDir?: string }
+export interface ClassTrainOptions { sharedDir: string; backend: string; wasmThreads?: number; seed: number; rounds: number; lines: number; evalLines?: number; modelDir?: string }
 
 export interface ClassTrainRound {
   round: number;
@@ -49,7 +49,7 @@ export interface ClassTrainResult {
 export async function classTrain(o: ClassTrainOptions): Promise<ClassTrainResult> {
   const modelDir = o.modelDir ?? await writeRandomModelFolder(join(tmpdir(), `quijote-bench-124m-seed${o.seed}`), join(o.sharedDir, 'models', 'es-novelas-mini'), o.seed);
   const dataDir = mkdtempSync(join(tmpdir(), 'quijote-class-train-'));
-  const config = loadConfig({ QUIJOTE_MODEL: modelDir, QUIJOTE_TEXT: join(o.sharedDir, 'data', 'pg2000-don-quijote.txt'), DATA_DIR: dataDir, QUIJOTE_BACKEND: o.backend, HF_HUB_OFFLINE: '1', ...(o.wasmThreads ? { WASM_THREADS: String(o.wasmThreads) } : {}) });
+  const config = loadConfig({ QUIJOTE_MODEL: modelDir, QUIJOTE_TEXT: join(o.sharedDir, 'data', 'pg2000-don-quijote.txt'), DATA_DIR: dataDir, QUIJOTE_BACKEND: o.backend, HF_HUB_OFFLINE: '1', ...(o.wasmThreads ? { WASM_THREADS: String(o.wasmThreads) } : {}), ...(o.evalLines ? { EVAL_LINES: String(o.evalLines) } : {}) });
   const engine = createEngine(settingsFrom(config, {}), { now: () => performance.now(), date: () => new Date() });
   let chain: Promise<unknown> = Promise.resolve();
   const slice: GpuSlice = (fn) => { const r = chain.then(fn); chain = r.catch(() => undefined); return r; }; // the bot's GPU queue: FIFO, one at a time

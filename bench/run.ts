@@ -116,6 +116,7 @@ export async function bench(c: BenchContext, log: (s: string) => void = err): Pr
     sharedDir,
     rounds: posInt(f, 'rounds', 1),
     lines: posInt(f, 'lines', 100),
+    evalLines: typeof f['eval-lines'] === 'string' ? posInt(f, 'eval-lines', 200) : undefined,
     classModelDir: typeof f['class-model'] === 'string' ? resolve(f['class-model']) : undefined,
     libraryPath: c.config.libraryPath ?? undefined,
     // the app's setting: --threads, else WASM_THREADS, 0 = one per CPU

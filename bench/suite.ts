@@ -41,6 +41,8 @@ export interface WorkloadSpec {
   /** class-train-124m: ../shared (the book, the mini's tokenizer), rounds, lines, and an existing 124M folder. */
   sharedDir?: string;
   rounds?: number;
+  /** class-train-124m: held-out lines (the app's 200 unless set; fewer make a long --rounds run shorter). */
+  evalLines?: number;
   lines?: number;
   classModelDir?: string;
 }
@@ -90,7 +92,7 @@ export async function runWorkload(spec: WorkloadSpec): Promise<WorkloadResult> {
   const info = await initBackend({ request: spec.backend, libraryPath: spec.libraryPath, wasmThreads: spec.wasmThreads, webgpuTiledMatmul: spec.webgpuMatmul !== 'tfjs' });
   const backend = await backendRecord(info);
   if (spec.name === 'class-train-124m') {
-    const r = await classTrain({ sharedDir: spec.sharedDir ?? '../shared', backend: spec.backend, wasmThreads: spec.wasmThreads, seed: spec.seed || 42, rounds: spec.rounds ?? 1, lines: spec.lines ?? 100, modelDir: spec.classModelDir });
+    const r = await classTrain({ sharedDir: spec.sharedDir ?? '../shared', backend: spec.backend, wasmThreads: spec.wasmThreads, seed: spec.seed || 42, rounds: spec.rounds ?? 1, lines: spec.lines ?? 100, evalLines: spec.evalLines, modelDir: spec.classModelDir });
     return { name: spec.name, model: r.model_dir, params: 124_439_808, backend, load_ms: r.rounds[0].seconds.load * 1000, ...r, end: memorySnapshot() };
   }
   if (spec.name === 'two-models-124m') {

@@ -17,6 +17,8 @@ export interface CreateServicesOptions {
   /** Seeded generator (core/sample/rng.ts createRng) for poll order and story seeds. */
   random: Rng;
   logger?: Logger;
+  /** Downloads (a teacher's text by URL or attachment); default globalThis.fetch. */
+  fetch?: typeof fetch;
 }
 
 /** One line per event on stderr, with an ISO timestamp from the given clock. */
@@ -43,5 +45,6 @@ export function createServices(o: CreateServicesOptions): Services {
     rng: o.random,
     logger: o.logger ?? consoleLogger(o.clock),
     pollMessages: new PollMessages(),
+    fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   };
 }

@@ -24,6 +24,15 @@ export interface AcceptedText {
 
 export type TextOutcome = { ok: true; accepted: AcceptedText } | { ok: false; message: string };
 
+/**
+ * A file name safe to show on both platforms and to keep in the run's settings: letters, digits, spaces and
+ * `. ( ) -` only (no Markdown, mentions or control characters), at most 80 characters.
+ */
+export function cleanFileName(name: string): string {
+  const clean = name.normalize('NFC').replace(/[^\p{L}\p{N} .()-]+/gu, '-').replace(/\s+/g, ' ').trim().slice(0, 80);
+  return clean === '' ? 'texto.txt' : clean;
+}
+
 /** Where /train's text comes from, or undefined when the teacher gave none. Only http(s) URLs are fetched. */
 export function textSourceOf(ctx: CommandContext, optionNames: { file: string; url: string }): { file: IncomingFile; fetch: typeof fetch } | { refusal: string } | undefined {
   const s = ctx.services;
@@ -32,18 +41,18 @@ export function textSourceOf(ctx: CommandContext, optionNames: { file: string; u
   const raw = ctx.options[optionNames.url];
   if (attached) {
     if (ctx.files?.[optionNames.file] && raw !== undefined && String(raw).trim() !== '') return { refusal: s.t('teacherText.two') };
-    return { file: attached, fetch: ctx.fetchFile ?? fetchFn };
+    return { file: { ...attached, name: cleanFileName(attached.name) }, fetch: ctx.fetchFile ?? fetchFn };
   }
   if (raw === undefined || String(raw).trim() === '') return undefined;
   let url: URL;
   try {
     url = new URL(String(raw).trim().replace(/^<(.*)>$/, '$1')); // Slack wraps links in <…>
   } catch {
-    return { refusal: s.t('teacherText.badUrl', { url: String(raw).slice(0, 100) }) };
+    return { refusal: s.t('teacherText.badUrl', { url: cleanFileName(String(raw)) }) };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { refusal: s.t('teacherText.badUrl', { url: url.href.slice(0, 100) }) };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { refusal: s.t('teacherText.badUrl', { url: cleanFileName(url.href) }) };
   const name = decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? url.hostname) || url.hostname;
-  return { file: { name, size: null, url: url.href, contentType: null }, fetch: fetchFn };
+  return { file: { name: cleanFileName(name), size: null, url: url.href, contentType: null }, fetch: fetchFn };
 }
 
 type Download = { ok: true; bytes: Uint8Array } | { ok: false; refusal: TeacherTextRefusal } | { ok: false; message: string };

@@ -249,9 +249,9 @@ const es = {
   'meter.train': '📏 Medidor de memorización del cuento del modelo de la clase en la votación #{poll} (sin decir cuál es; el pasaje se verá al revelar):',
   'help.inspect': '**Mirar dentro del modelo** (comparan siempre el modelo base con el de vuestra clase):\n• `/palabras texto:…` (o el botón «Palabras» al revelar): colorea cada trozo del texto según cuánto más lo espera el modelo de la clase, y lista las palabras que más ganó y perdió.\n• `/siguiente prompt:… [temperatura:…]`: las 10 palabras siguientes más probables de cada modelo; la clase elige una de las 5 primeras y el texto sigue. La temperatura muestra cómo se afila o se aplana la elección.\n• `/story prompt:… intensidad:0.5`: un cuento con el estilo a medias (0 base, 1 clase, 1.5 exagerado); el botón «Película» muestra 0, 0.5, 1 y 1.5 y la clase vota dónde «se volvió Quijote».\n• `/atencion texto:… palabra:…`: en qué palabras anteriores se fija esa palabra, capa por capa.\n• Al revelar, el medidor de memorización dice cuánto del cuento está copiado del libro y de dónde.',
   // ── teacher texts on /train (issue 14, item 2): archivo, texto, mezcla, both perplexities ──
-  'cmd.train.opt.archivo': 'Tu propio texto (.txt, hasta 2 MB, UTF-8 o Latin-1, al menos 20 líneas) para mezclarlo con el Quijote',
-  'cmd.train.opt.texto': 'Enlace a tu texto: la URL de un .txt o, en Slack, el enlace de un archivo compartido en este canal',
-  'cmd.train.opt.mezcla': 'Qué porcentaje de las líneas es del Quijote (0–100; por defecto 50); el resto, de tu texto',
+  'cmd.train.opt.archivo': 'Tu propio texto (.txt de hasta 2 MB, UTF-8 o Latin-1, 20 líneas o más) para mezclarlo con el Quijote',
+  'cmd.train.opt.texto': 'Enlace a tu texto: URL de un .txt o, en Slack, enlace de un archivo compartido en el canal',
+  'cmd.train.opt.mezcla': 'Porcentaje de líneas del Quijote (0–100, por defecto 50); el resto, de tu texto',
   'teacherText.two': 'Adjunta el texto (`archivo`) o da su enlace (`texto`), pero no los dos.',
   'teacherText.badUrl': 'No puedo descargar «{url}»: hace falta un enlace que empiece por https:// (o http://) a un archivo .txt.',
   'teacherText.fetchFailed': 'No he podido descargar «{file}» ({detail}). Comprueba que el enlace se abre sin iniciar sesión, o adjunta el archivo.',
@@ -270,6 +270,7 @@ const es = {
   'reveal.fromText': 'de «{file}»',
   'meter.longestText': 'Pasaje copiado más largo ({words} palabras): «{text}» — de tu texto «{file}», línea {line}.',
   'meter.longestTextBlind': 'Pasaje copiado más largo: {words} palabras (de tu texto «{file}», línea {line}).',
+  'teacherText.moreThan': 'más de',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -507,7 +508,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'meter.train': "📏 Memorization meter of the class model's story in poll #{poll} (without saying which one; the passage shows at the reveal):",
   'help.inspect': '**Looking inside the model** (always the base model against your class model):\n• `/palabras texto:…` (or the «Words» button at the reveal): colours each piece of a text by how much more the class model expects it, and lists the words it gained and lost most.\n• `/siguiente prompt:… [temperatura:…]`: the 10 most likely next words of each model; the class picks one of the first 5 and the text goes on. The temperature shows how the choice sharpens or flattens.\n• `/story prompt:… intensidad:0.5`: a story with half the style (0 base, 1 class, 1.5 exaggerated); the «Film» button shows 0, 0.5, 1 and 1.5 and the class votes where it "turned Quixote".\n• `/atencion texto:… palabra:…`: which earlier words that word looks at, layer by layer.\n• At the reveal, the memorization meter says how much of the story is copied from the book, and from where.',
   // ── teacher texts on /train (issue 14, item 2): archivo, texto, mezcla, both perplexities ──
-  'cmd.train.opt.archivo': 'Your own text (.txt, up to 2 MB, UTF-8 or Latin-1, at least 20 lines) to mix with Don Quixote',
+  'cmd.train.opt.archivo': 'Your own text (.txt up to 2 MB, UTF-8 or Latin-1, 20+ lines) to mix with Don Quixote',
   'cmd.train.opt.texto': 'A link to your text: the URL of a .txt or, on Slack, the link of a file shared in this channel',
   'cmd.train.opt.mezcla': 'Percentage of the lines from Don Quixote (0–100; 50 by default); the rest from your text',
   'teacherText.two': 'Attach the text (`archivo`) or give its link (`texto`), not both.',
@@ -528,6 +529,7 @@ const en: { readonly [K in MessageKey]: string } = {
   'reveal.fromText': 'from “{file}”',
   'meter.longestText': 'Longest copied passage ({words} words): "{text}" — from your text “{file}”, line {line}.',
   'meter.longestTextBlind': 'Longest copied passage: {words} words (from your text “{file}”, line {line}).',
+  'teacherText.moreThan': 'more than',
 };
 
 export const catalogue: Readonly<Record<Locale, { readonly [K in MessageKey]: string }>> = { es, en };

@@ -9,7 +9,8 @@ export function teacherTextRefusal(services: Services, r: TeacherTextRefusal, fi
   const t = services.t;
   switch (r.reason) {
     case 'too-big':
-      return t('teacherText.tooBig', { file: filename, size: mb(services, r.bytes), max: mb(services, r.max) });
+      // just over the limit rounds to the limit itself: say "más de 2 MB", never "ocupa 2 MB y el límite es 2 MB"
+      return t('teacherText.tooBig', { file: filename, size: mb(services, r.bytes) === mb(services, r.max) ? `${t('teacherText.moreThan')} ${mb(services, r.max)}` : mb(services, r.bytes), max: mb(services, r.max) });
     case 'zip':
       return t('teacherText.zip', { file: filename });
     case 'binary':

@@ -27,6 +27,11 @@ export async function trainingCorpus(s: Services, run: RunRow | undefined): Prom
     if (text) s.logger.warn(`run #${run.id}: the teacher's text ${text.hash.slice(0, 12)} is not stored any more; traces use the Quijote only`);
     return { lines: quijote, placeOf: bookPlaces(quijote) };
   }
-  const set = teacherTrainingSet(quijote, teacher, { total: run.params.lines, mix: text.mix, seed: run.params.seed ?? s.config.ml.seed, evalLines: s.config.ml.evalLines });
-  return { lines: set.lines, placeOf: mixedPlaces(set, text.name), textName: text.name };
+  try {
+    const set = teacherTrainingSet(quijote, teacher, { total: run.params.lines, mix: text.mix, seed: run.params.seed ?? s.config.ml.seed, evalLines: s.config.ml.evalLines });
+    return { lines: set.lines, placeOf: mixedPlaces(set, text.name), textName: text.name };
+  } catch (e) {
+    s.logger.warn(`run #${run.id}: could not rebuild its mixed training lines (${String(e)}); traces use the Quijote only`);
+    return { lines: quijote, placeOf: bookPlaces(quijote) };
+  }
 }

@@ -36,8 +36,10 @@ export function mixCounts(total: number, mix: number): { quijote: number; teache
  */
 export function maxMixedLines(quijoteMax: number, teacherTrain: number, mix: number): number {
   let best = 0;
-  // The shares are monotone in total: walk down from an upper bound to the first that fits.
-  const bound = mix === 100 ? quijoteMax : mix === 0 ? teacherTrain : Math.min(Math.floor((quijoteMax * 100) / mix) + 1, Math.floor((teacherTrain * 100) / (100 - mix)) + 1);
+  // Both shares never shrink as the total grows: walk down from an upper bound to the first total that fits.
+  // Rounding lets a share be half a line above its exact value: q >= n·mix/100 − ½ and t >= n·(100 − mix)/100 − ½.
+  const bound = mix === 100 ? quijoteMax : mix === 0 ? teacherTrain
+    : Math.min(Math.floor(((quijoteMax + 0.5) * 100) / mix) + 1, Math.floor(((teacherTrain + 0.5) * 100) / (100 - mix)) + 1);
   for (let n = bound; n >= 1; n--) {
     const c = mixCounts(n, mix);
     if (c.quijote <= quijoteMax && c.teacher <= teacherTrain) { best = n; break; }

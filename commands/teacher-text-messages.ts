@@ -3,9 +3,9 @@ import type { TeacherText, TeacherTextRefusal } from '../core/text/teacher-text.
 import { formatNumber } from './messages.ts';
 import type { Services } from './types.ts';
 
-const mb = (services: Services, bytes: number) => formatNumber(services.locale, bytes / (1024 * 1024), 1);
+const mb = (services: Pick<Services, 'locale'>, bytes: number) => formatNumber(services.locale, bytes / (1024 * 1024), 1);
 
-export function teacherTextRefusal(services: Services, r: TeacherTextRefusal, filename: string): string {
+export function teacherTextRefusal(services: Pick<Services, 't' | 'locale'>, r: TeacherTextRefusal, filename: string): string {
   const t = services.t;
   switch (r.reason) {
     case 'too-big':

@@ -26,10 +26,11 @@ export type TextOutcome = { ok: true; accepted: AcceptedText } | { ok: false; me
 
 /**
  * A file name safe to show on both platforms and to keep in the run's settings: letters, digits, spaces and
- * `. ( ) -` only (no Markdown, mentions or control characters), at most 80 characters.
+ * `. _ ( ) -` only (no Markdown markers other than an in-word underscore, no mentions or control characters), at
+ * most 80 characters.
  */
 export function cleanFileName(name: string): string {
-  const clean = name.normalize('NFC').replace(/[^\p{L}\p{N} .()-]+/gu, '-').replace(/\s+/g, ' ').trim().slice(0, 80);
+  const clean = name.normalize('NFC').replace(/[^\p{L}\p{N} ._()-]+/gu, '-').replace(/\s+/g, ' ').trim().slice(0, 80);
   return clean === '' ? 'texto.txt' : clean;
 }
 

@@ -5,7 +5,7 @@
  * meter naming the text a copied passage came from.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +16,8 @@ import { teacherTextRefusal } from '../commands/teacher-text-messages.ts';
 import { train } from '../commands/train.ts';
 import type { IncomingFile } from '../commands/types.ts';
 import { slackFileId } from '../bot/slack/files.ts';
+import { teacherTextFromFlags } from '../bot/cli/teacher-text.ts';
+import { loadConfig } from '../config/index.ts';
 import { parseComputeCommand } from '../core/jobs/protocol.ts';
 import type { Place } from '../core/place.ts';
 import { classDir } from '../core/store/paths.ts';
@@ -228,4 +230,24 @@ test('a train job carries the text as data (checked on arrival); Slack file link
   assert.equal(slackFileId('F0ABC12345'), 'F0ABC12345');
   assert.equal(slackFileId('https://example.org/files/U0PROFE/F0ABC12345/poema.txt'), undefined, 'not a Slack host: fetched as a plain URL');
   assert.equal(slackFileId('https://evil.example/?x=aula.slack.com/files/U0/F0ABC12345/'), undefined);
+});
+
+test('quijote train --teacher-text FILE --mix N: the same checks and refusals as /train', () => {
+  const config = loadConfig({ DATA_DIR: os.tmpdir() });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'quijote-cli-text-'));
+  try {
+    const good = path.join(dir, 'texto-profesora.txt');
+    writeFileSync(good, TEXT);
+    assert.deepEqual(teacherTextFromFlags(config, { 'teacher-text': good, mix: '70' }), { hash: teacherTextHash(TEXT_LINES), name: 'texto-profesora.txt', mix: 70, lines: TEXT_LINES });
+    assert.equal(teacherTextFromFlags(config, { 'teacher-text': good })!.mix, 50, 'the default mix');
+    assert.equal(teacherTextFromFlags(config, {}), undefined);
+    assert.throws(() => teacherTextFromFlags(config, { mix: '70' }), /--mix necesita --teacher-text FICHERO/);
+    assert.throws(() => teacherTextFromFlags(config, { 'teacher-text': good, mix: '101' }), /--mix debe ser un entero entre 0 y 100/);
+    const zip = path.join(dir, 'quijote.txt');
+    writeFileSync(zip, BAD[1]!.data);
+    assert.throws(() => teacherTextFromFlags(config, { 'teacher-text': zip }), /^QuijoteError: No he guardado «quijote\.txt»: es un archivo comprimido \(zip\) con otro nombre/);
+    assert.throws(() => teacherTextFromFlags(config, { 'teacher-text': path.join(dir, 'no-existe.txt') }), /No puedo leer .*no-existe\.txt/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

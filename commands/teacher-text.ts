@@ -47,7 +47,7 @@ export function textSourceOf(ctx: CommandContext, optionNames: { file: string; u
   if (raw === undefined || String(raw).trim() === '') return undefined;
   let url: URL;
   try {
-    url = new URL(String(raw).trim().replace(/^<(.*)>$/, '$1')); // Slack wraps links in <…>
+    url = new URL(String(raw).trim().replace(/^<([^|>]*)(\|[^>]*)?>$/, '$1')); // Slack sends links as <url> or <url|label>
   } catch {
     return { refusal: s.t('teacherText.badUrl', { url: cleanFileName(String(raw)) }) };
   }

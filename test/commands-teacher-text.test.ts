@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { reveal } from '../commands/reveal.ts';
-import { downloadText } from '../commands/teacher-text.ts';
+import { downloadText, textSourceOf } from '../commands/teacher-text.ts';
 import { teacherTextRefusal } from '../commands/teacher-text-messages.ts';
 import { train } from '../commands/train.ts';
 import type { IncomingFile } from '../commands/types.ts';
@@ -123,6 +123,10 @@ test('downloads: streamed and cut at 2 MB when no size is declared, a timeout, h
       assert.match(ctx.replies[0].first.text, /^No puedo descargar .*https:\/\//, url);
     }
     assert.equal(rig.fetched.length, 0, 'nothing fetched for a non-http(s) link');
+    for (const raw of ['https://x.example/textos/mi%20diario.txt', '<https://x.example/textos/mi%20diario.txt>', '<https://x.example/textos/mi%20diario.txt|mi diario>']) {
+      const src = textSourceOf(commandContext(rig.services, rig.channel, 'train', { texto: raw }), { file: 'archivo', url: 'texto' });
+      assert.deepEqual(src && 'file' in src ? src.file : src, { name: 'mi diario.txt', size: null, url: 'https://x.example/textos/mi%20diario.txt', contentType: null }, raw);
+    }
     const twice = { ...commandContext(rig.services, rig.channel, 'train', { lines: 20, texto: 'https://x.example/b.txt' }), files: { archivo: file } };
     await train.run(twice);
     assert.match(twice.replies[0].first.text, /^Adjunta el texto \(`archivo`\) o da su enlace \(`texto`\), pero no los dos\./);

@@ -21,6 +21,8 @@ export interface CreateServicesOptions {
   logger?: Logger;
   /** Default: host:pid:random. */
   frontEndId?: string;
+  /** Downloads (a teacher's text by URL or attachment); default globalThis.fetch. */
+  fetch?: typeof fetch;
 }
 
 /** One line per event on stderr, with an ISO timestamp from the given clock. */
@@ -48,5 +50,6 @@ export function createServices(o: CreateServicesOptions): Services {
     logger: o.logger ?? consoleLogger(o.clock),
     pollMessages: new PollMessages(),
     frontEndId: o.frontEndId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   };
 }

@@ -8,7 +8,7 @@ import type { Services } from './types.ts';
 
 export const CSV_COLUMNS = [
   'fecha', 'votacion', 'estado', 'comienzo', 'entrenamiento', 'lineas', 'epocas', 'lr', 'semilla', 'metodo',
-  'votos_a', 'votos_b', 'afinada', 'deteccion',
+  'votos_a', 'votos_b', 'afinada', 'deteccion', 'texto', 'texto_sha256', 'mezcla',
 ] as const;
 
 /** One field: quoted when it must be; a leading = + - @ (a spreadsheet formula) is defused with an apostrophe. */
@@ -38,6 +38,7 @@ export async function pollsCsv(services: Services, classId: number, options: { w
       new Date(poll.createdAt).toISOString(), poll.id, closed ? 'revelada' : 'abierta', poll.prompt,
       poll.runId, run?.params.lines, run?.params.epochs, run?.params.lr, run?.params.seed ?? s.config.ml.seed, run?.metrics?.method,
       tally.A, tally.B, closed ? poll.finetunedChoice : null, detected,
+      run?.params.text?.name, run?.params.text?.hash, run?.params.text?.mix, // the teacher's text the run mixed in, if any
     ];
     if (options.withIds) row.push((await s.store.pollVotes(poll.id)).map((v) => `${v.userId}:${v.choice}`).join('; '));
     lines.push(csvLine(row));

@@ -9,6 +9,7 @@ import { pollStories, refreshPollMessage } from './poll.ts';
 import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.ts';
 import { measure, meterText } from './meter.ts';
 import { escapeMarkdown } from './text-safety.ts';
+import { trainingCorpus } from './training-corpus.ts';
 import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
 
 export const MAX_NGRAMS = 12;
@@ -37,11 +38,18 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
     const { a, b } = await pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
     const run = await s.store.getRun(poll.runId);
-    const lines = run ? await s.text.trainingLines(run.params.lines) : [];
+    const corpus = await trainingCorpus(s, run);
+    const lines = corpus.lines;
     // Traces are found in the escaped text (words are the same), so the bold spans wrap literal, inert text.
     const traces = findCorpusTraces(escapeMarkdown(tuned.text), lines);
     const tunedVotes = tally[poll.finetunedChoice];
-    const ngrams = traces.ngrams.slice(0, MAX_NGRAMS).map((g) => `«${clip(g, 80)}»`);
+    // With a teacher's text mixed in, each copied passage says which text it came from.
+    const from = (i: number) => {
+      if (corpus.textName === undefined) return '';
+      const text = corpus.placeOf(traces.ngramLines[i])?.text;
+      return ` (${text !== undefined ? t('reveal.fromText', { file: escapeMarkdown(text) }) : t('reveal.fromQuijote')})`;
+    };
+    const ngrams = traces.ngrams.slice(0, MAX_NGRAMS).map((g, i) => `«${clip(g, 80)}»${from(i)}`);
     const parts = [
       t('reveal.result', { poll: poll.id, choice: poll.finetunedChoice, a: tally.A, b: tally.B }) +
         ' ' +
@@ -53,7 +61,7 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
         highlighted: (continuesPrompt(poll.prompt) ? `_${escapeMarkdown(poll.prompt.trim())}_ ` : '') + clip(traces.highlighted.trim(), MAX_REVEAL_STORY_CHARS),
       }),
       ngrams.length > 0 ? t('reveal.ngrams', { list: ngrams.join(', ') }) : t('reveal.noNgrams'),
-      meterText(s, measure(tuned.text, lines)),
+      meterText(s, measure(tuned.text, lines, corpus.placeOf)),
     ];
     // the model views of this poll's stories (commands/words.ts, commands/dial.ts)
     const views = run?.modelDir

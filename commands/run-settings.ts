@@ -1,6 +1,7 @@
 /**
  * A run's exact settings, as the results card lists them and `/train repetir:#id` reuses them: what the teacher
- * chose (lines, epochs, learning rate), the seed, and the bot's fixed training settings from its configuration.
+ * chose (lines, epochs, learning rate, the teacher's text and mix), the seed, and the bot's fixed training settings
+ * from its configuration.
  */
 import type { RunRow } from '../core/store/types.ts';
 import { formatNumber } from './messages.ts';
@@ -16,6 +17,7 @@ export function runSettingsText(services: Services, run: RunRow): string {
     `lr ${formatNumber(services.locale, p.lr, 8)}`,
     `seed ${p.seed ?? ml.seed}`,
   ];
+  if (p.text) parts.push(`texto «${p.text.name}» (sha256 ${p.text.hash.slice(0, 12)}) · mezcla ${p.text.mix}`);
   if (run.metrics?.method) parts.push(run.metrics.method);
   parts.push(`TRAIN_BS ${ml.trainBatchSize} × GRAD_ACCUM ${ml.gradAccum}`, `BLOCK_SIZE ${ml.blockSize}`);
   return parts.join(' · ');

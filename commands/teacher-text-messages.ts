@@ -3,13 +3,14 @@ import type { TeacherText, TeacherTextRefusal } from '../core/text/teacher-text.
 import { formatNumber } from './messages.ts';
 import type { Services } from './types.ts';
 
-const mb = (services: Services, bytes: number) => formatNumber(services.locale, bytes / (1024 * 1024), 1);
+const mb = (services: Pick<Services, 'locale'>, bytes: number) => formatNumber(services.locale, bytes / (1024 * 1024), 1);
 
-export function teacherTextRefusal(services: Services, r: TeacherTextRefusal, filename: string): string {
+export function teacherTextRefusal(services: Pick<Services, 't' | 'locale'>, r: TeacherTextRefusal, filename: string): string {
   const t = services.t;
   switch (r.reason) {
     case 'too-big':
-      return t('teacherText.tooBig', { file: filename, size: mb(services, r.bytes), max: mb(services, r.max) });
+      // just over the limit rounds to the limit itself: say "más de 2 MB", never "ocupa 2 MB y el límite es 2 MB"
+      return t('teacherText.tooBig', { file: filename, size: mb(services, r.bytes) === mb(services, r.max) ? `${t('teacherText.moreThan')} ${mb(services, r.max)}` : mb(services, r.bytes), max: mb(services, r.max) });
     case 'zip':
       return t('teacherText.zip', { file: filename });
     case 'binary':

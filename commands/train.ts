@@ -16,7 +16,10 @@ import { pruneClassRuns } from './runs-cleanup.ts';
 import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher, stringOption } from './respond.ts';
 import { parseRunRef, runSettingsText } from './run-settings.ts';
 import { trackDelivery, type DeliveryClaim } from './delivery.ts';
+import { chooseTeacherText, mixNote, storedTeacherLines, teacherResultsText } from './train-text.ts';
+import { textSourceOf } from './teacher-text.ts';
 import type { Command, CommandContext, MessageHandle, OutgoingMessage, Place, Services } from './types.ts';
+import { storeTeacherText } from '../core/text/teacher-store.ts';
 
 export const MAX_EPOCHS = 20;
 export const MAX_LR = 0.1;
@@ -30,6 +33,9 @@ export const train: Command = {
     { name: 'epochs', description: translate('es', 'cmd.train.opt.epochs'), type: 'integer', min: 1, max: MAX_EPOCHS },
     { name: 'lr', description: translate('es', 'cmd.train.opt.lr'), type: 'number' },
     { name: 'repetir', description: translate('es', 'cmd.train.opt.repetir'), type: 'string' },
+    { name: 'archivo', description: translate('es', 'cmd.train.opt.archivo'), type: 'attachment' },
+    { name: 'texto', description: translate('es', 'cmd.train.opt.texto'), type: 'string', acceptsFileLink: true },
+    { name: 'mezcla', description: translate('es', 'cmd.train.opt.mezcla'), type: 'integer', min: 0, max: 100 },
   ],
   async run(ctx) {
     if (!(await requireTeacher(ctx, 'train'))) return;
@@ -44,8 +50,9 @@ export const train: Command = {
 
 async function startTraining(ctx: CommandContext): Promise<void> {
   const s = ctx.services;
-  const params = ctx.options.repetir !== undefined && stringOption(ctx, 'repetir') !== '' ? await repeatedParams(ctx) : await chosenParams(ctx);
-  if (!params) return;
+  const chosen = ctx.options.repetir !== undefined && stringOption(ctx, 'repetir') !== '' ? await repeatedParams(ctx) : await chosenParams(ctx);
+  if (!chosen) return;
+  const { params, text } = chosen;
   const { lines, epochs, lr } = params;
   const t = s.t;
   const cls = await s.store.ensureClass(ctx.place);
@@ -54,6 +61,7 @@ async function startTraining(ctx: CommandContext): Promise<void> {
     await ctx.reply({ text: t('train.busy', { run: busy.id }), ephemeral: true });
     return;
   }
+  if (text?.store) storeTeacherText(s.config.dataDir, ctx.place, text.lines); // only a text that a run will use
   const run = await s.store.createRun({ classId: cls.id, params, teacherId: ctx.user.id });
   let progress: MessageHandle;
   try {
@@ -64,25 +72,39 @@ async function startTraining(ctx: CommandContext): Promise<void> {
   }
   const job = s.compute.submit({
     kind: 'train',
-    params: { lines, epochs, lr, seed: params.seed ?? s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id) },
+    params: {
+      lines, epochs, lr, seed: params.seed ?? s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id),
+      ...(params.text && text ? { text: { hash: params.text.hash, name: params.text.name, mix: params.text.mix, lines: text.lines } } : {}),
+    },
     place: ctx.place,
     owner: { id: ctx.user.id, name: ctx.user.displayName },
     label: t('train.label', { lines }),
   });
   superviseRun(ctx, run, progress, job).catch((e: unknown) => s.logger.error(`train #${run.id}: supervising the run failed`, e));
   await ctx.reply({
-    text: t('train.queued', { run: run.id, lines, epochs, lr: formatNumber(s.locale, lr, 6), position: await positionText(s, job.info.id) }),
+    text: t('train.queued', { run: run.id, lines, epochs, lr: formatNumber(s.locale, lr, 6), position: await positionText(s, job.info.id) }) + (text ? `\n${text.note}` : ''),
     ephemeral: true,
   });
 }
 
+/** A run's settings and, with a teacher's text, its checked lines (stored when the run is created). */
+export interface ChosenRun {
+  params: RunParams;
+  text?: { lines: string[]; note: string; store: boolean };
+}
+
 /** The teacher's own settings, checked (undefined once the refusal is said). */
-async function chosenParams(ctx: CommandContext): Promise<RunParams | undefined> {
+async function chosenParams(ctx: CommandContext): Promise<ChosenRun | undefined> {
   const s = ctx.services;
   const t = s.t;
   const max = await s.text.maxLines();
   const lines = numberOption(ctx, 'lines');
-  if (lines === undefined || !Number.isInteger(lines) || lines < 1 || lines > max) {
+  const source = textSourceOf(ctx, { file: 'archivo', url: 'texto' });
+  if (!source && numberOption(ctx, 'mezcla') !== undefined) {
+    await ctx.reply({ text: t('train.mixWithoutText'), ephemeral: true });
+    return undefined;
+  }
+  if (lines === undefined || !Number.isInteger(lines) || lines < 1 || (!source && lines > max)) {
     await ctx.reply({ text: t('train.badLines', { max }), ephemeral: true });
     return undefined;
   }
@@ -96,11 +118,14 @@ async function chosenParams(ctx: CommandContext): Promise<RunParams | undefined>
     await ctx.reply({ text: t('train.badLr', { max: formatNumber(s.locale, MAX_LR, 4) }), ephemeral: true });
     return undefined;
   }
-  return { lines, epochs, lr, seed: s.config.ml.seed };
+  const params: RunParams = { lines, epochs, lr, seed: s.config.ml.seed };
+  if (!source) return { params };
+  const text = await chooseTeacherText(ctx, source, { lines, quijoteMax: max });
+  return text && { params: { ...params, text: text.run }, text: { lines: text.lines, note: text.note, store: true } };
 }
 
 /** `/train repetir:#id`: exactly the settings (and seed) of an earlier run of this class. */
-async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefined> {
+async function repeatedParams(ctx: CommandContext): Promise<ChosenRun | undefined> {
   const s = ctx.services;
   const id = parseRunRef(ctx.options.repetir);
   const cls = await s.store.findClass(ctx.place);
@@ -109,11 +134,18 @@ async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefine
     await ctx.reply({ text: s.t('train.repeatNotFound', { run: String(ctx.options.repetir) }), ephemeral: true });
     return undefined;
   }
-  if (['lines', 'epochs', 'lr'].some((k) => numberOption(ctx, k) !== undefined)) {
+  if (['lines', 'epochs', 'lr', 'mezcla'].some((k) => numberOption(ctx, k) !== undefined) || textSourceOf(ctx, { file: 'archivo', url: 'texto' })) {
     await ctx.reply({ text: s.t('train.repeatAlone', { run: earlier.id }), ephemeral: true });
     return undefined;
   }
-  return structuredClone({ ...earlier.params, seed: earlier.params.seed ?? s.config.ml.seed });
+  const params = structuredClone({ ...earlier.params, seed: earlier.params.seed ?? s.config.ml.seed });
+  if (!params.text) return { params };
+  const lines = storedTeacherLines(s, ctx.place, params.text);
+  if (!lines) {
+    await ctx.reply({ text: s.t('train.repeatTextMissing', { run: earlier.id, file: params.text.name }), ephemeral: true });
+    return undefined;
+  }
+  return { params, text: { lines, note: mixNote(s, params.text, params.lines), store: false } };
 }
 
 /**
@@ -161,7 +193,7 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
       const claim = await delivery.claim();
       if (!claim?.held) return undefined;
       const results = await ctx
-        .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
+        .post({ text: run.params.text ? t('train.savedText', { lines, file: run.params.text.name }) : t('train.saved', { lines }), mentionUserId: run.teacherId })
         .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
       if (results) await claim.record({ resultsMessageId: results.id });
       await openPoll(ch, { ...run, modelDir }, claim);
@@ -227,7 +259,7 @@ export async function openPoll(ctx: RunChannel, run: RunRow, claim: DeliveryClai
       },
     });
     await claim.record({ pollId: poll.id });
-    await postTrainMeter(s, poll, run.params.lines, (text) => ctx.post({ text })).catch((e: unknown) => s.logger.warn(`train #${run.id}: memorization meter: ${String(e)}`));
+    await postTrainMeter(s, poll, run, (text) => ctx.post({ text })).catch((e: unknown) => s.logger.warn(`train #${run.id}: memorization meter: ${String(e)}`));
   } catch (e) {
     s.logger.error(`train #${run.id}: automatic poll failed`, e);
     await ctx.post({ text: s.t('train.pollFailed', { detail: errorDetail(s, e) }) }).catch(() => undefined);
@@ -239,13 +271,13 @@ export async function announceResults(ctx: RunChannel, run: RunRow, result: Trai
   const s = ctx.services;
   const t = s.t;
   const f = (n: number) => formatNumber(s.locale, n, 3);
-  const text = t('train.done', {
+  const text = (teacherResultsText(s, run, result) ?? t('train.done', {
     lines: run.params.lines,
     lossBefore: f(result.evalLossBefore),
     lossAfter: f(result.evalLossAfter),
     pplBefore: formatNumber(s.locale, result.perplexityBefore, 2),
     pplAfter: formatNumber(s.locale, result.perplexityAfter, 2),
-  }) + `\n${t('train.settings', { run: run.id, settings: runSettingsText(s, run) })}`;
+  })) + `\n${t('train.settings', { run: run.id, settings: runSettingsText(s, run) })}`;
   let image: { filename: string; data: Buffer; alt: string } | undefined;
   try {
     const curve = result.lossCurve;

@@ -11,7 +11,8 @@ import type { Clock } from '../core/store/types.ts';
 import type { Locale, Translate } from './messages.ts';
 import type { PollMessages } from './poll-messages.ts';
 
-export type OptionType = 'string' | 'integer' | 'number';
+/** `attachment`: a file the caller attaches (Discord's attachment option); it arrives in CommandContext.files. */
+export type OptionType = 'string' | 'integer' | 'number' | 'attachment';
 
 export interface OptionSpec {
   name: string;
@@ -20,6 +21,8 @@ export interface OptionSpec {
   required?: boolean;
   min?: number;
   max?: number;
+  /** A string option that may hold a link to a file shared on the platform (Slack resolves it into `files`). */
+  acceptsFileLink?: boolean;
 }
 
 export interface ButtonSpec {
@@ -68,6 +71,22 @@ export interface InteractionContext {
 export interface CommandContext extends InteractionContext {
   commandName: string;
   options: Record<string, string | number | undefined>;
+  /** Files of `attachment` options (and files the platform shared that the adapter resolved), by option name. */
+  files?: Readonly<Record<string, IncomingFile>>;
+  /**
+   * How to download `files`: the adapter's fetch, which may add the platform's credentials for its own file host
+   * (never for other hosts). Absent: services.fetch.
+   */
+  fetchFile?: typeof fetch;
+}
+
+/** A file a caller attached or shared, as the adapter describes it (nothing is downloaded yet). */
+export interface IncomingFile {
+  name: string;
+  /** Bytes, when the platform says; checked again while downloading. */
+  size: number | null;
+  url: string;
+  contentType: string | null;
 }
 
 export interface ButtonContext extends InteractionContext {
@@ -117,6 +136,8 @@ export interface Services {
   pollMessages: PollMessages;
   /** This front-end process, as it signs its claims in the store (result deliveries): host:pid:random. */
   frontEndId: string;
+  /** Downloads (a teacher's text by URL): injected, globalThis.fetch in the bot. */
+  fetch?: typeof fetch;
   [key: string]: unknown;
 }
 

@@ -11,6 +11,35 @@ export interface TrainParams {
   epochs?: number;
   lr?: number;
   seed?: number;
+  /**
+   * The teacher's own text (`/train archivo:… mezcla:70`): `lines` are then the training lines in all, `mix` %
+   * of them the Quijote's first lines and the rest the text's first lines, interleaved under `seed`
+   * (core/text/teacher-mix.ts). The text's last lines are held out for a second evaluation.
+   */
+  text?: TrainingText;
+}
+
+/** A teacher's text as it travels with a training job: data, never a path (a remote worker has no bot DATA_DIR). */
+export interface TrainingText {
+  /** sha256 of the checked lines (core/text/teacher-store.ts); compute recomputes it and refuses a mismatch. */
+  hash: string;
+  /** The file's name, as the class saw it. */
+  name: string;
+  /** Percentage of Quijote lines among the training lines, 0–100. */
+  mix: number;
+  /** The whole checked text, one non-empty line each (the held-out lines included). */
+  lines: string[];
+}
+
+/** The second evaluation of a run with a teacher's text: its held-out lines, before and after training. */
+export interface TeacherEval {
+  name: string;
+  /** Held-out lines of the teacher's text (never trained on). */
+  lines: number;
+  lossBefore: number;
+  lossAfter: number;
+  perplexityBefore: number;
+  perplexityAfter: number;
 }
 
 /** Emitted after every optimizer step (and once at the start with step 0). */
@@ -37,6 +66,10 @@ export interface TrainResult {
   lossCurve: Array<{ step: number; loss: number }>;
   optimizerSteps: number;
   seconds: number;
+  /** With a teacher's text: the lines trained on from each source, and the evaluation on its held-out lines. */
+  teacherEval?: TeacherEval;
+  quijoteLines?: number;
+  teacherLines?: number;
 }
 
 export interface StoryResult {

@@ -171,7 +171,7 @@ test('deploy-commands: --help, --dry-run prints what it would register (no token
   assert.equal(guild.code, 0, guild.stderr);
   assert.match(guild.stdout, new RegExp(`se registrarían ${commands.length} comandos en el servidor`));
   assert.match(guild.stdout, /comandos en el servidor 876543210987654321 con PUT \/applications\/DISCORD_APP_ID\/guilds\/876543210987654321\/commands/);
-  assert.match(guild.stdout, /^ {2}\/train lines\? epochs\? lr\? repetir\? — Afina el modelo/m);
+  assert.match(guild.stdout, /^ {2}\/train lines\? epochs\? lr\? repetir\? archivo\? texto\? mezcla\? — Afina el modelo/m);
   assert.match(guild.stdout, /faltan DISCORD_TOKEN/);
   const json = guild.stdout.slice(guild.stdout.indexOf('\n[') + 1);
   assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(toApplicationCommands(localizedCommands('es')))));
@@ -179,7 +179,7 @@ test('deploy-commands: --help, --dry-run prints what it would register (no token
   const global = deploy(['--dry-run', '--global'], { LOCALE: 'en' });
   assert.equal(global.code, 0, global.stderr);
   assert.match(global.stdout, /PUT \/applications\/DISCORD_APP_ID\/commands/);
-  assert.match(global.stdout, /\/train lines\? epochs\? lr\? repetir\? — Fine-tune the class model/);
+  assert.match(global.stdout, /\/train lines\? epochs\? lr\? repetir\? archivo\? texto\? mezcla\? — Fine-tune the class model/);
 
   const noGuild = deploy(['--dry-run']);
   assert.equal(noGuild.code, 1);

@@ -27,7 +27,7 @@ test('the command list is explicit and complete; every command and option has a 
     for (const o of c.options) assert.ok(o.description.length > 0 && o.description.length <= 100, `${c.name}.${o.name}`);
   }
   assert.deepEqual(commands.find((c) => c.name === 'train')!.options.map((o) => [o.name, o.type, o.required ?? false]), [
-    ['lines', 'integer', false], ['epochs', 'integer', false], ['lr', 'number', false], ['repetir', 'string', false],
+    ['lines', 'integer', false], ['epochs', 'integer', false], ['lr', 'number', false], ['repetir', 'string', false], ['archivo', 'attachment', false], ['texto', 'string', false], ['mezcla', 'integer', false],
   ]);
   const en = localizedCommands('en');
   assert.equal(en.find((c) => c.name === 'score')!.description, catalogue.en['cmd.score.description']);

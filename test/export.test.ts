@@ -43,7 +43,7 @@ test('/results exportar:csv is an RFC 4180 CSV of every poll (quotes, commas and
   assert.equal(reply.file!.filename, 'votaciones-2025-01-15.csv');
   const text = reply.file!.data.toString('utf8');
   const rows = parseCsv(text);
-  assert.deepEqual(rows[0], ['fecha', 'votacion', 'estado', 'comienzo', 'entrenamiento', 'lineas', 'epocas', 'lr', 'semilla', 'metodo', 'votos_a', 'votos_b', 'afinada', 'deteccion']);
+  assert.deepEqual(rows[0], ['fecha', 'votacion', 'estado', 'comienzo', 'entrenamiento', 'lineas', 'epocas', 'lr', 'semilla', 'metodo', 'votos_a', 'votos_b', 'afinada', 'deteccion', 'texto', 'texto_sha256', 'mezcla']);
   assert.equal(rows.length, 3);
   const store = rig.services.store;
   const [auto, mine] = [rows[1], rows[2]];
@@ -57,6 +57,7 @@ test('/results exportar:csv is an RFC 4180 CSV of every poll (quotes, commas and
   assert.deepEqual([mine[10], mine[11]], [String(tally.A), String(tally.B)]);
   assert.equal(mine[12], poll.finetunedChoice);
   assert.equal(Number(mine[13]), Number((2 / 3).toFixed(4)));
+  assert.deepEqual(mine.slice(14, 17), ['', '', ''], 'a run on the Quijote alone names no teacher text');
   assert.equal(mine[0], new Date(poll.createdAt).toISOString());
   for (const id of [STUDENT.id, STUDENT2.id, TEACHER.id]) assert.ok(!text.includes(id), `no ${id} in the anonymous export`);
 });

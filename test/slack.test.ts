@@ -217,7 +217,7 @@ describe('Block Kit rendering', () => {
     const en = JSON.parse(readFileSync(new URL('../bot/slack/manifest.en.json', import.meta.url), 'utf8'));
     const train = en.features.slash_commands.find((c: { command: string }) => c.command === '/train');
     assert.match(train.description, /^Fine-tune/);
-    assert.equal(train.usage_hint, '[lines:<number>] [epochs:<number>] [lr:<number>] [repetir:"<text>"]');
+    assert.equal(train.usage_hint, '[lines:<number>] [epochs:<number>] [lr:<number>] [repetir:"<text>"] [texto:"<text>"] [mezcla:<number>]'); // no archivo: Slack commands carry no files
     assert.match(en.display_information.description, /Don Quixote/);
   });
 });

@@ -64,9 +64,9 @@ test('adjacent spans merge; separated ones do not; short matches are ignored', (
 });
 
 test('a story with no words, or no matches, has zero coverage and is returned unchanged', () => {
-  assert.deepEqual(findCorpusTraces('', CORPUS), { ngrams: [], highlighted: '', coverage: 0, longest: null, words: 0 });
-  assert.deepEqual(findCorpusTraces('¡¿…?!', CORPUS), { ngrams: [], highlighted: '¡¿…?!', coverage: 0, longest: null, words: 0 });
-  assert.deepEqual(findCorpusTraces('Nada que ver aquí.', CORPUS), { ngrams: [], highlighted: 'Nada que ver aquí.', coverage: 0, longest: null, words: 4 });
+  assert.deepEqual(findCorpusTraces('', CORPUS), { ngrams: [], ngramLines: [], highlighted: '', coverage: 0, longest: null, words: 0 });
+  assert.deepEqual(findCorpusTraces('¡¿…?!', CORPUS), { ngrams: [], ngramLines: [], highlighted: '¡¿…?!', coverage: 0, longest: null, words: 0 });
+  assert.deepEqual(findCorpusTraces('Nada que ver aquí.', CORPUS), { ngrams: [], ngramLines: [], highlighted: 'Nada que ver aquí.', coverage: 0, longest: null, words: 4 });
 });
 
 test('a prebuilt index gives the same answer and works for a larger minN, not a smaller one', () => {

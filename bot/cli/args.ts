@@ -19,6 +19,7 @@ export const FLAGS = {
   'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, greedy: { type: 'boolean' }, compare: { type: 'boolean' }, merged: { type: 'boolean' }, rounds: { type: 'string' }, 'class-model': { type: 'string' },
   json: { type: 'boolean' }, threads: { type: 'string' }, 'with-torch': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, steps: { type: 'string' }, only: { type: 'string' }, 'batch-size': { type: 'string' },
   version: { type: 'boolean', short: 'v' },
+  'teacher-text': { type: 'string' }, mix: { type: 'string' },
 } as const;
 
 /** The parsed flags. `download --text` is the one boolean among string flags of that name (read it as `=== true`). */

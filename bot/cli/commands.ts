@@ -12,6 +12,7 @@ import { intFlag, settingsFrom, type Flags } from './args.ts';
 import { backupStore } from './backup.ts';
 import { download } from './download.ts';
 import { downloadLine, statusWriter, trainLine } from './progress.ts';
+import { teacherTextFromFlags } from './teacher-text.ts';
 
 export interface CliContext { config: AppConfig; positionals: string[]; flags: Flags }
 type Command = (c: CliContext) => Promise<number>;
@@ -98,7 +99,8 @@ export async function runTraining(c: CliContext, engine: QuijoteEngine, merged =
   process.once('SIGINT', onSigint);
   try {
     const method = c.flags.method && c.flags.method !== 'auto' ? (c.flags.method as 'full' | 'lora') : undefined;
-    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize, mergedCopy: merged || c.flags.merged === true }, finalDir(c), {
+    const text = teacherTextFromFlags(c.config, c.flags);
+    return await engine.finetune({ lines: s.ml.nLines, method, blockSize: s.ml.blockSize, mergedCopy: merged || c.flags.merged === true, ...(text ? { text } : {}) }, finalDir(c), {
       signal: controller.signal,
       onProgress: c.flags.json ? undefined : (p) => status((columns) => trainLine(p, columns), p.step === p.totalSteps),
     });
@@ -117,9 +119,18 @@ const train: Command = async (c) => {
       eval_blocks: r.evalBlocks, optimizer_steps: r.optimizerSteps, eval_loss_before: r.evalLossBefore, eval_loss_after: r.evalLossAfter,
       perplexity_before: r.perplexityBefore, perplexity_after: r.perplexityAfter, seconds: r.seconds, tokens_per_second: r.tokensPerSecond,
       model_dir: r.modelDir,
+      ...(r.teacherEval ? {
+        teacher_text: {
+          name: r.teacherEval.name, quijote_lines: r.quijoteLines, teacher_lines: r.teacherLines, eval_lines: r.teacherEval.lines,
+          eval_loss_before: r.teacherEval.lossBefore, eval_loss_after: r.teacherEval.lossAfter,
+          perplexity_before: r.teacherEval.perplexityBefore, perplexity_after: r.teacherEval.perplexityAfter,
+        },
+      } : {}),
     });
   } else {
     out(`eval_loss: ${r.evalLossBefore.toFixed(4)} → ${r.evalLossAfter.toFixed(4)}  (perplejidad ${r.perplexityBefore.toFixed(1)} → ${r.perplexityAfter.toFixed(1)})`);
+    const te = r.teacherEval;
+    if (te) out(`${te.name}: ${r.quijoteLines} líneas del Quijote + ${r.teacherLines} del texto; eval_loss en sus ${te.lines} últimas líneas: ${te.lossBefore.toFixed(4)} → ${te.lossAfter.toFixed(4)}  (perplejidad ${te.perplexityBefore.toFixed(1)} → ${te.perplexityAfter.toFixed(1)})`);
     out(`${r.optimizerSteps} pasos en ${r.seconds.toFixed(1)} s (${r.tokensPerSecond.toFixed(0)} tok/s, ${r.method}, ${backend}) · guardado en ${r.modelDir}`);
   }
   return 0;

@@ -67,8 +67,12 @@ export const COMMAND_SPECS: CommandSpec[] = [
   {
     name: 'train',
     summary: 'afina el modelo base con las primeras líneas del Quijote y lo guarda',
-    usage: 'quijote train [--lines N] [opciones]',
-    flags: [...training, model, text, startAt, evalLines, out, seed, backend, threads, json],
+    usage: 'quijote train [--lines N] [--teacher-text FICHERO --mix 70] [opciones]',
+    flags: [
+      ...training, model, text, startAt, evalLines, out, seed, backend, threads, json,
+      str('teacher-text', 'FICHERO', 'un texto propio (.txt, hasta 2 MB, UTF-8 o Latin-1, 20 líneas o más) que mezclar con el Quijote; --lines cuenta las de los dos'),
+      str('mix', 'N', 'con --teacher-text: porcentaje de líneas del Quijote (0–100); el resto, del texto', () => '50'),
+    ],
   },
   {
     name: 'story',

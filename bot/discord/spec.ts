@@ -77,6 +77,8 @@ function toOption(o: OptionSpec, cmd: string): APIApplicationCommandBasicOption 
       return { ...base, type: ApplicationCommandOptionType.Integer, min_value: o.min, max_value: o.max };
     case 'number':
       return { ...base, type: ApplicationCommandOptionType.Number, min_value: o.min, max_value: o.max };
+    case 'attachment':
+      return { ...base, type: ApplicationCommandOptionType.Attachment };
   }
 }
 

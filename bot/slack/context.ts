@@ -2,6 +2,7 @@
 import type { RespondFn } from '@slack/bolt';
 import { isQuijoteError } from '../../core/errors.ts';
 import type { Caller, InteractionContext, MessageHandle, OutgoingMessage, Services } from '../../commands/types.ts';
+import type { SlackFiles } from './files.ts';
 import type { SlackIO } from './io.ts';
 import type { TeacherCheck } from './teachers.ts';
 import type { Texts } from './texts.ts';
@@ -12,6 +13,8 @@ export interface Deps {
   services: Services;
   texts: Texts;
   log: (line: string) => void;
+  /** Files shared in a channel, passed to a command as a link (bot/slack/files.ts). */
+  files?: SlackFiles;
 }
 
 /** Who clicked or typed, and where. */

@@ -7,6 +7,7 @@ import { App, LogLevel, SocketModeReceiver, webApi, type Logger } from '@slack/b
 import { QuijoteError } from '../../core/errors.ts';
 import type { ButtonHandler, Command, PlatformRuntime, Services } from '../../commands/types.ts';
 import type { Deps } from './context.ts';
+import { SlackFiles } from './files.ts';
 import { SlackIO } from './io.ts';
 import { route } from './router.ts';
 import { TeacherCheck } from './teachers.ts';
@@ -110,6 +111,7 @@ export async function startSlack(opts: StartSlackOptions): Promise<SlackBot> {
     services: opts.services,
     texts: t,
     log,
+    files: new SlackFiles(app.client, config.botToken!, t),
   };
   app.error(async (e) => log(`[slack] error de Bolt: ${e.message}`));
   route(app, deps, opts.commands, opts.buttons, config.locale);

@@ -23,7 +23,7 @@ export function slackCommandName(name: string): string {
   return BUILT_IN.has(name) ? `quijote-${name}` : name;
 }
 
-export const BOT_SCOPES = ['chat:write', 'chat:write.public', 'commands', 'files:write', 'im:write', 'usergroups:read'];
+export const BOT_SCOPES = ['chat:write', 'chat:write.public', 'commands', 'files:read', 'files:write', 'im:write', 'usergroups:read'];
 
 /** `commands` should carry `locale`'s descriptions (commands/index.ts localizedCommands). */
 export function buildManifest(commands: Command[], locale: Locale = 'es'): Record<string, unknown> {

@@ -48,7 +48,7 @@ export function tokenize(input: string, locale: Locale = 'es'): Token[] {
 
 export function usage(commandName: string, specs: OptionSpec[], locale: Locale = 'es'): string {
   const t = texts(locale);
-  const parts = specs.map((s) => {
+  const parts = specs.filter((s) => s.type !== 'attachment').map((s) => {
     const v = s.type === 'string' ? `"<${t.text}>"` : `<${t.number}>`;
     return s.required ? `${s.name}:${v}` : `[${s.name}:${v}]`;
   });
@@ -77,6 +77,7 @@ function convert(spec: OptionSpec, raw: string, locale: Locale): string | number
 /** Throws QuijoteError('BAD_ARGUMENT') with a message for the user when the text does not fit the specs. */
 export function parseOptions(commandName: string, text: string, specs: OptionSpec[], locale: Locale = 'es'): ParsedOptions {
   const t = texts(locale);
+  specs = specs.filter((s) => s.type !== 'attachment'); // Slack slash commands carry no files (see bot/slack/files.ts)
   const byName = new Map(specs.map((s) => [s.name.toLowerCase(), s]));
   const hasString = specs.some((s) => s.type === 'string');
   const raw = new Map<string, string>();

@@ -19,7 +19,8 @@ export function route(app: App, deps: Deps, commands: Command[], buttons: Button
         const options = parseOptions(slashName, command.text ?? '', cmd.options, locale);
         const user = await caller(deps, o);
         if (cmd.teacherOnly && !user.isTeacher) throw new QuijoteError('FORBIDDEN', t.teacherOnly('/' + slashName));
-        await cmd.run({ ...interaction(deps, o, user), commandName: cmd.name, options });
+        const shared = await deps.files?.resolve(cmd.options, options, o.channelId);
+        await cmd.run({ ...interaction(deps, o, user), commandName: cmd.name, options, ...(shared ?? {}) });
       });
     });
   }

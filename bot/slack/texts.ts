@@ -19,6 +19,8 @@ const es = {
   value: 'valor',
   number: 'número',
   text: 'texto',
+  fileNotFound: (id: string, code: string) => `No encuentro el archivo ${id} de Slack (${code}). Compártelo en este canal y pega su enlace («Copiar enlace»).`,
+  fileNotInChannel: (name: string) => `El archivo «${name}» no está compartido en este canal. Compártelo aquí (arrástralo al canal) y vuelve a lanzar el comando con su enlace.`,
 };
 
 const en: typeof es = {
@@ -38,6 +40,8 @@ const en: typeof es = {
   value: 'value',
   number: 'number',
   text: 'text',
+  fileNotFound: (id, code) => `I cannot find the Slack file ${id} (${code}). Share it in this channel and paste its link ("Copy link").`,
+  fileNotInChannel: (name) => `The file “${name}” is not shared in this channel. Share it here (drag it into the channel) and run the command again with its link.`,
 };
 
 export type Texts = typeof es;

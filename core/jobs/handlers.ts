@@ -20,7 +20,7 @@ function stopIfCancelled(signal: AbortSignal): void {
 }
 
 const train: Handler<'train'> = (engine, p, ctx) =>
-  engine.train({ lines: p.lines, epochs: p.epochs, lr: p.lr, seed: p.seed }, p.outDir, {
+  engine.train({ lines: p.lines, epochs: p.epochs, lr: p.lr, seed: p.seed, ...(p.text ? { text: p.text } : {}) }, p.outDir, {
     onProgress: ctx.onProgress,
     onSaved: ctx.onSaved,
     signal: ctx.signal,

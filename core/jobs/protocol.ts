@@ -16,8 +16,11 @@ export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** What each kind of job takes. Paths are the compute side's (a remote worker resolves them in its model store). */
 export interface JobParamsByKind {
-  /** Fine-tune the base model on the first `lines` lines and save the class model into `outDir`. */
-  train: Required<Pick<TrainParams, 'lines' | 'epochs' | 'lr'>> & { seed?: number; outDir: string };
+  /**
+   * Fine-tune the base model on the first `lines` lines and save the class model into `outDir`; with `text`, on
+   * the teacher's text mixed in (its checked lines travel with the job, as data).
+   */
+  train: Required<Pick<TrainParams, 'lines' | 'epochs' | 'lr'>> & Pick<TrainParams, 'text'> & { seed?: number; outDir: string };
   /** The same prompt and seed through the base model and the class model (one blind poll). */
   story: { prompt: string; seed: number; modelDir: string; sampling?: SamplingOverrides };
   /** Mean next-token loss of `text` under the base model and, when `modelDir` is set, the class model. */
@@ -147,12 +150,17 @@ function checkSampling(x: unknown): void {
   }
 }
 
+function checkTrainingText(x: unknown): void {
+  if (!isObject(x) || !isString(x.hash) || !isString(x.name) || !isNumber(x.mix) || !Array.isArray(x.lines) || !x.lines.every(isString)) bad('train text');
+}
+
 function checkParams(kind: JobKind, p: unknown): void {
   if (!isObject(p)) bad('params');
   switch (kind) {
     case 'train':
       if (!isNumber(p.lines) || !isNumber(p.epochs) || !isNumber(p.lr) || !isString(p.outDir)) bad('train params');
       if (p.seed !== undefined && !isNumber(p.seed)) bad('train seed');
+      if (p.text !== undefined) checkTrainingText(p.text);
       return;
     case 'story':
       if (!isString(p.prompt) || !isNumber(p.seed) || !isString(p.modelDir)) bad('story params');

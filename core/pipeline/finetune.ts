@@ -34,6 +34,11 @@ export interface FinetuneParams {
   /** Recorded in training_summary.json so later readers can reuse the after-training loss (eval-cache.ts). */
   evalKey?: string;
   baseFingerprint?: string;
+  /**
+   * A run with a teacher's text: its held-out lines as token blocks and the base model's loss on them; the
+   * class model is measured on them after training too ("what we gained, what we lost").
+   */
+  teacherEval?: { name: string; lines: number; blocks: number[][]; lossBefore: number; hash: string; mix: number; quijoteLines: number; teacherLines: number };
 }
 
 export interface FinetuneDeps extends TrainDeps {
@@ -87,6 +92,13 @@ export async function finetune(base: LoadedModel, bookLines: string[], p: Finetu
         optimizer_steps: out.optimizerSteps, seconds: out.seconds, tokens_per_second: tokensPerSecond,
       },
       loss_curve: out.lossCurve,
+      ...(p.teacherEval ? {
+        teacher_text: {
+          name: p.teacherEval.name, sha256: p.teacherEval.hash, mix: p.teacherEval.mix, quijote_lines: p.teacherEval.quijoteLines,
+          teacher_lines: p.teacherEval.teacherLines, eval_lines: p.teacherEval.lines, eval_blocks: p.teacherEval.blocks.length,
+          eval_loss_before: p.teacherEval.lossBefore, eval_loss_after: null as number | null,
+        },
+      } : {}),
     };
     t0 = deps.now();
     await saveFineTuned({
@@ -103,9 +115,12 @@ export async function finetune(base: LoadedModel, bookLines: string[], p: Finetu
     deps.onSaved?.({ modelDir: p.outDir, evalLossBefore: evalBefore });
     t0 = deps.now();
     const evalAfter = await mapOutOfMemory('evaluation', () => evaluateLoss(model, data.evalBlocks, { lora, slice: deps.slice }));
+    const te = p.teacherEval;
+    const teacherAfter = te ? await mapOutOfMemory('evaluation', () => evaluateLoss(model, te.blocks, { lora, slice: deps.slice })) : undefined;
     phases.evalAfter = secondsSince(t0);
     summary.metrics.eval_loss_after = evalAfter;
     summary.metrics.perplexity_after = Math.exp(evalAfter);
+    if (summary.teacher_text && teacherAfter !== undefined) summary.teacher_text.eval_loss_after = teacherAfter;
     await writeSummary(p.outDir, summary);
     return {
       modelDir: p.outDir,
@@ -127,6 +142,14 @@ export async function finetune(base: LoadedModel, bookLines: string[], p: Finetu
       tokensPerSecond,
       trainLines: data.trainLines,
       phases,
+      ...(te && teacherAfter !== undefined ? {
+        teacherEval: {
+          name: te.name, lines: te.lines, lossBefore: te.lossBefore, lossAfter: teacherAfter,
+          perplexityBefore: Math.exp(te.lossBefore), perplexityAfter: Math.exp(teacherAfter),
+        },
+        quijoteLines: te.quijoteLines,
+        teacherLines: te.teacherLines,
+      } : {}),
     };
   } finally {
     if (lora) disposeLora(lora);

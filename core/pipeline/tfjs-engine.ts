@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, type BackendInfo, type BackendRequest } from '../backend.ts';
-import type { Engine, GpuSlice, ScoreResult, StoryResult, TrainParams, TrainResult, TrainOptions } from '../engine.ts';
+import type { Engine, GpuSlice, ScoreResult, StoryResult, TrainingText, TrainParams, TrainResult, TrainOptions } from '../engine.ts';
 import { QuijoteError } from '../errors.ts';
 import { hubOptionsFromEnv, resolveModel, type HubProgress } from '../model/hub.ts';
 import { loadModelFolder, type LoadedModel } from '../model/load.ts';
@@ -25,7 +25,9 @@ import { EVAL_BATCH, evaluateLoss, lossSum } from '../train/loss.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, disposeLora, loadAdapter } from '../train/lora.ts';
 import type { LoraSet } from '../model/gpt2.ts';
 import { evalKey, evalLossCache, modelFingerprint } from './eval-cache.ts';
-import { finetune, type FinetuneSummary } from './finetune.ts';
+import { finetune, type FinetuneParams, type FinetuneSummary } from './finetune.ts';
+import { evalBlocksOf, teacherTrainingSet } from '../text/teacher-mix.ts';
+import { teacherTextHash } from '../text/teacher-store.ts';
 import { createInspector } from '../inspect/inspector.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 
@@ -209,16 +211,33 @@ export function createEngine(settings: EngineSettings, deps: EngineDeps): Quijot
       const fp = await baseFingerprint();
       const tBefore = deps.now();
       const before = await baseEvalLoss(groupTexts(base.tokenizer.encode(evalText), blockSize), key, options.slice);
-      log(`entrenando: ${params.lines} líneas, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
+      // With a teacher's text: train on the mixed lines (then the Quijote's eval lines, as buildDataset expects)
+      // and measure the base on the text's held-out lines too (cached like the Quijote's).
+      const mixed = params.text ? teacherTrainingSet(lines, checkedText(params.text), {
+        total: params.lines, mix: params.text.mix, seed: trainCfg.seed, evalLines: ml.evalLines, quijoteMax: lines.length - ml.evalLines,
+      }) : null;
+      let teacherEval: FinetuneParams['teacherEval'];
+      if (params.text && mixed) {
+        const heldText = mixed.held.join('\n');
+        const blocks = evalBlocksOf(base.tokenizer.encode(heldText), blockSize);
+        if (blocks.length === 0) throw new QuijoteError('BAD_LINES', `Las ${mixed.held.length} líneas de evaluación de «${params.text.name}» no dan ni dos tokens.`, { hint: 'Usa un texto más largo.' });
+        const tb = await baseEvalLoss(blocks, evalKey(heldText, blockSize), options.slice);
+        teacherEval = {
+          name: params.text.name, hash: params.text.hash, mix: params.text.mix, lines: mixed.held.length, blocks, lossBefore: tb.loss,
+          quijoteLines: mixed.quijoteLines, teacherLines: mixed.teacherLines,
+        };
+      }
+      log(`entrenando: ${params.lines} líneas${mixed ? ` (${mixed.quijoteLines} del Quijote, ${mixed.teacherLines} de «${params.text!.name}»)` : ''}, método ${method}, ${trainCfg.epochs} épocas, lr ${trainCfg.lr}, backend ${backend.name}`);
       const t0 = deps.now();
-      const summary = await mapOutOfMemory('training', () => finetune(base, lines, {
+      const trainOn = mixed ? [...mixed.lines, ...lines.slice(lines.length - ml.evalLines)] : lines;
+      const summary = await mapOutOfMemory('training', () => finetune(base, trainOn, {
         lines: params.lines, evalLines: ml.evalLines, blockSize, train: trainCfg, outDir,
         baseModelName: settings.model, generation: generationConfig(), textSource: source, backend: backend.name,
-        evalLossBefore: before.loss, mergedCopy: params.mergedCopy, evalKey: key, baseFingerprint: fp,
+        evalLossBefore: before.loss, mergedCopy: params.mergedCopy, evalKey: key, baseFingerprint: fp, teacherEval,
       }, { now: deps.now, onProgress: options.onProgress, signal: options.signal, slice: options.slice, onSaved: options.onSaved }));
       summary.phases.evalBefore = (t0 - tBefore) / 1000; // the cache look-up, or the measurement
       summary.phases.evalBeforeCached = before.cached;
-      await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines);
+      if (!mixed) await writeSelectedLines(join(outDir, '..'), params.lines, summary.trainLines); // don_quijote_N.txt: Quijote lines only
       return summary;
     },
 
@@ -326,6 +345,15 @@ function checkPromptTokens(tokens: number, nPositions: number, maxNewTokens: num
       hint: 'Acórtalo (los emoji y los símbolos poco comunes ocupan varios tokens cada uno).',
     });
   }
+}
+
+/** The teacher's lines of a job, after checking that they are the text its hash names. */
+function checkedText(text: TrainingText): string[] {
+  if (teacherTextHash(text.lines) !== text.hash) {
+    throw new QuijoteError('BAD_ARGUMENT', `El texto «${text.name}» del trabajo no coincide con su huella sha256 ${text.hash.slice(0, 12)}….`, { hint: 'Vuelve a adjuntarlo con /train.' });
+  }
+  if (!(Number.isInteger(text.mix) && text.mix >= 0 && text.mix <= 100)) throw new QuijoteError('BAD_ARGUMENT', `mezcla debe ser un entero entre 0 y 100; recibido: ${text.mix}.`);
+  return text.lines;
 }
 
 function parameterCount(m: LoadedModel): number {

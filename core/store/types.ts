@@ -21,13 +21,23 @@ export interface RunParams {
   epochs: number;
   lr: number;
   seed?: number;
+  /** The teacher's text the run mixed in: which one (its stored copy's sha256, its name) and at what mix. */
+  text?: RunText;
+}
+
+export interface RunText {
+  hash: string;
+  name: string;
+  /** % of Quijote lines among the training lines. */
+  mix: number;
+  encoding?: 'utf-8' | 'latin-1';
 }
 
 /** The figures of a finished run that the store keeps: a slice of the engine's TrainResult. */
 export type RunMetrics = Pick<
   TrainResult,
   'method' | 'evalLossBefore' | 'evalLossAfter' | 'perplexityBefore' | 'perplexityAfter' | 'optimizerSteps' | 'seconds'
->;
+> & Pick<TrainResult, 'teacherEval' | 'quijoteLines' | 'teacherLines'>;
 
 export const RUN_METRIC_KEYS = [
   'method', 'evalLossBefore', 'evalLossAfter', 'perplexityBefore', 'perplexityAfter', 'optimizerSteps', 'seconds',
@@ -35,7 +45,9 @@ export const RUN_METRIC_KEYS = [
 
 /** The stored metrics of a training result. */
 export function runMetricsOf(result: TrainResult): RunMetrics {
-  return Object.fromEntries(RUN_METRIC_KEYS.map((k) => [k, result[k]])) as RunMetrics;
+  const m = Object.fromEntries(RUN_METRIC_KEYS.map((k) => [k, result[k]])) as unknown as RunMetrics;
+  if (result.teacherEval) Object.assign(m, { teacherEval: { ...result.teacherEval }, quijoteLines: result.quijoteLines, teacherLines: result.teacherLines });
+  return m;
 }
 
 export interface LossPoint {

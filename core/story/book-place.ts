@@ -8,6 +8,8 @@ export interface BookPlace {
   part: string; // e.g. "Primera parte", "Segunda parte"
   chapter: string; // e.g. "Capítulo primero", "Capítulo IV"; "" before the first chapter heading
   line: number; // 1-based
+  /** Set when the line is not the Quijote's but a teacher's text's (its file name); `line` is then its line there. */
+  text?: string;
 }
 
 const PART = /^(Primera|Segunda|Tercera|Cuarta) parte del ingenioso (hidalgo|caballero)/;

@@ -33,6 +33,8 @@ export interface LongestTrace {
 export interface CorpusTraces {
   /** maximal matching spans in the story's own spelling, in story order */
   ngrams: string[];
+  /** for each of `ngrams`, the corpus line (0-based) where it first occurs: which text it came from */
+  ngramLines: number[];
   /** the story with merged spans wrapped in **bold** */
   highlighted: string;
   /** fraction of the story's words inside a span (0 when the story has no words) */
@@ -161,6 +163,10 @@ export function findCorpusTraces(story: string, corpus: readonly string[] | Corp
     }
   }
   const ngrams = spans.map(([a, b]) => story.slice(words[a].start, words[b - 1].end));
+  const ngramLines = spans.map(([a, b]) => {
+    const p = corpusPosition(words, index, a, b - a);
+    return p >= 0 ? index.lineOf[p] : -1;
+  });
 
   // Merge overlapping or adjacent spans for highlighting and coverage.
   const merged: Array<[number, number]> = [];
@@ -186,5 +192,5 @@ export function findCorpusTraces(story: string, corpus: readonly string[] | Corp
     const p = corpusPosition(words, index, a, b - a);
     longest = { text: story.slice(words[a].start, words[b - 1].end), words: b - a, line: p >= 0 ? index.lineOf[p] : -1 };
   }
-  return { ngrams, highlighted, coverage: words.length === 0 ? 0 : covered / words.length, longest, words: words.length };
+  return { ngrams, ngramLines, highlighted, coverage: words.length === 0 ? 0 : covered / words.length, longest, words: words.length };
 }

@@ -10,7 +10,7 @@
  */
 import { sign, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PermissionFlagsBits, PermissionsBitField } from 'discord.js';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -46,6 +46,16 @@ export interface FakeDiscordOptions {
 }
 
 /** Who acts: a user with role names and/or extra permission bits. */
+/** A file attached to a slash command's attachment option (Discord's resolved attachment object). */
+export interface SlashAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  url: string;
+  proxy_url: string;
+  content_type: string;
+}
+
 export interface Actor {
   user?: FakeUser;
   roles?: string[];
@@ -119,7 +129,7 @@ export class FakeDiscord {
 
   static async start(o: FakeDiscordOptions = {}): Promise<FakeDiscord> {
     const fake = new FakeDiscord(o);
-    fake.server = createServer((req, res) => void fake.rest.handle(req, res));
+    fake.server = createServer((req, res) => void (fake.serveCdn(req, res) || fake.rest.handle(req, res)));
     fake.wss = new WebSocketServer({ server: fake.server });
     fake.wss.on('connection', (ws: WebSocket, req) => fake.gateway.accept(ws, req.url ?? '/'));
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
@@ -176,24 +186,58 @@ export class FakeDiscord {
     return this.requests.filter((r) => r.method === method && path.test(r.path));
   }
 
+  /**
+   * A file as a member attaches it to a slash command's attachment option: served by this fake's CDN
+   * (`/cdn/attachments/…`, no credentials, like Discord's). `size` is what Discord reports (default: the bytes').
+   */
+  attachment(filename: string, data: Buffer | Uint8Array, o: { contentType?: string; size?: number } = {}): SlashAttachment {
+    const id = snowflake();
+    this.cdn.set(id, { data: Buffer.from(data), contentType: o.contentType ?? 'text/plain; charset=utf-8' });
+    const url = `${this.api.replace(/\/api$/, '')}/cdn/attachments/${this.channelId}/${id}/${encodeURIComponent(filename)}`;
+    return { id, filename, size: o.size ?? data.byteLength, url, proxy_url: url, content_type: o.contentType ?? 'text/plain; charset=utf-8' };
+  }
+
+  /** Files attached through attachment() and how often the CDN served each. */
+  readonly cdn = new Map<string, { data: Buffer; contentType: string; served?: number }>();
+
   /** Inject a slash command. Option types come from the registered command, else from the JS value. */
-  slash(name: string, options: Record<string, string | number | undefined> = {}, as: Actor = {}): FakeInteraction {
+  slash(name: string, options: Record<string, string | number | SlashAttachment | undefined> = {}, as: Actor = {}): FakeInteraction {
     const cmd = this.commands(this.guildId).find((c) => c.name === name) ?? this.commands().find((c) => c.name === name);
+    const attachments: Record<string, SlashAttachment> = {};
     const opts = Object.entries(options)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => {
         const spec = cmd?.options?.find((o: any) => o.name === k);
         if (cmd && !spec) throw new Error(`fake discord: /${name} has no option ${k}`);
+        if (typeof v === 'object') {
+          if (spec && spec.type !== 11) throw new Error(`fake discord: /${name} ${k} is not an attachment option`);
+          attachments[v.id] = v;
+          return { name: k, type: 11, value: v.id };
+        }
         return { name: k, type: spec?.type ?? (typeof v === 'string' ? 3 : Number.isInteger(v) ? 4 : 10), value: v };
       });
     const it = this.newInteraction('command', as);
     it.name = name;
+    const resolved = Object.keys(attachments).length > 0 ? { resolved: { attachments } } : {};
     this.deliver(it, {
       ...this.interactionBase(it, as),
       type: 2,
-      data: { id: cmd?.id ?? snowflake(), name, type: 1, options: opts, ...(cmd?.guild_id ? { guild_id: cmd.guild_id } : {}) },
+      data: { id: cmd?.id ?? snowflake(), name, type: 1, options: opts, ...resolved, ...(cmd?.guild_id ? { guild_id: cmd.guild_id } : {}) },
     });
     return it;
+  }
+
+  /** The CDN: GET /cdn/attachments/<channel>/<id>/<name>; true when it answered. */
+  private serveCdn(req: IncomingMessage, res: ServerResponse): boolean {
+    const m = /^\/cdn\/attachments\/\d+\/(\d+)\//.exec(req.url ?? '');
+    if (!m) return false;
+    const file = this.cdn.get(m[1]);
+    if (!file || req.method !== 'GET') res.writeHead(404).end('not found');
+    else {
+      file.served = (file.served ?? 0) + 1;
+      res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.data.length) }).end(file.data);
+    }
+    return true;
   }
 
   /**

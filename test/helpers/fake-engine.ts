@@ -140,6 +140,11 @@ export class FakeEngine implements Engine {
       modelDir: outDir, lines: params.lines, epochs, lr, method: 'full',
       evalLossBefore: 4.2, evalLossAfter: 3.1, perplexityBefore: Math.exp(4.2), perplexityAfter: Math.exp(3.1),
       lossCurve: curve, optimizerSteps: total, seconds: total * 2,
+      // with a teacher's text: its held-out evaluation (perplexity e^5 → e^4) and the lines of each source
+      ...(params.text ? {
+        teacherEval: { name: params.text.name, lines: 5, lossBefore: 5, lossAfter: 4, perplexityBefore: Math.exp(5), perplexityAfter: Math.exp(4) },
+        quijoteLines: Math.round((params.lines * params.text.mix) / 100), teacherLines: params.lines - Math.round((params.lines * params.text.mix) / 100),
+      } : {}),
     };
   }
 

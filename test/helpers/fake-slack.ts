@@ -68,6 +68,8 @@ export class FakeSlack {
   readonly acks: Ack[] = [];
   readonly messages = new Map<string, FakeMessage>(); // by ts, channel messages only
   readonly files = new Map<string, FakeFile>();
+  /** Files members shared in channels (shareFile), with every download of their url_private and its token. */
+  readonly shared = new Map<string, { id: string; name: string; data: Buffer; channel: string; mimetype: string; downloads: Array<string | undefined> }>();
   readonly teamId: string;
   readonly botUserId: string;
   usergroups: Array<{ id: string; handle: string; users: string[] }>;
@@ -100,6 +102,20 @@ export class FakeSlack {
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /**
+   * A member shares a file in a channel: files.info knows it, and its url_private serves the bytes to a bot
+   * token only. Returns the links a teacher could paste (the permalink of "Copy link", and url_private).
+   */
+  shareFile(name: string, data: Buffer | Uint8Array, o: { channel: string; mimetype?: string }): { id: string; permalink: string; urlPrivate: string } {
+    const id = `F0SHARED${++this.seq}`;
+    this.shared.set(id, { id, name, data: Buffer.from(data), channel: o.channel, mimetype: o.mimetype ?? 'text/plain', downloads: [] });
+    return { id, permalink: `https://aula.slack.com/files/U0PROFE/${id}/${encodeURIComponent(name)}`, urlPrivate: this.urlPrivate(id, name) };
+  }
+
+  private urlPrivate(id: string, name: string): string {
+    return `http://127.0.0.1:${this.port}/files-pri/${this.teamId}-${id}/${encodeURIComponent(name)}`;
   }
 
   /** Recorded Web API calls, optionally only those of one method. */
@@ -264,6 +280,16 @@ export class FakeSlack {
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${file.data.length}`);
       return;
     }
+    const pri = /^\/files-pri\/[A-Z0-9]+-(F[A-Z0-9]+)\//.exec(url.pathname);
+    if (pri) {
+      const f = this.shared.get(pri[1]);
+      const auth = String(req.headers.authorization ?? '');
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+      f?.downloads.push(token);
+      if (!f) return void res.writeHead(404).end('not found');
+      if (!token?.startsWith('xoxb-') || (this.opts.botToken && token !== this.opts.botToken)) return void res.writeHead(403, { 'content-type': 'text/html' }).end('<html>login</html>');
+      return void res.writeHead(200, { 'content-type': f.mimetype, 'content-length': String(f.data.length) }).end(f.data);
+    }
     const args = parseBody(raw, type);
     if (url.pathname.startsWith('/response/')) {
       this.apiCalls.push({ method: 'response_url', args });
@@ -334,6 +360,18 @@ export class FakeSlack {
           Object.assign(file, { channel: a.channel_id, title: f.title });
         }
         return { ok: true, files: files.map((f) => ({ id: f.id, name: this.files.get(f.id)!.filename, title: f.title })) };
+      }
+      case 'files.info': {
+        const f = this.shared.get(String(a.file));
+        if (!f) return { ok: false, error: 'file_not_found' };
+        const urlPrivate = this.urlPrivate(f.id, f.name);
+        return {
+          ok: true,
+          file: {
+            id: f.id, name: f.name, size: f.data.length, mimetype: f.mimetype, url_private: urlPrivate, url_private_download: `${urlPrivate}?download=1`,
+            permalink: `https://aula.slack.com/files/U0PROFE/${f.id}/${encodeURIComponent(f.name)}`, channels: [f.channel], groups: [], ims: [],
+          },
+        };
       }
       default:
         return { ok: false, error: 'unknown_method' };

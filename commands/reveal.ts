@@ -9,6 +9,7 @@ import { pollStories, refreshPollMessage } from './poll.ts';
 import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.ts';
 import { measure, meterText } from './meter.ts';
 import { escapeMarkdown } from './text-safety.ts';
+import { postSweepVotesIfComplete } from './sweep-card.ts';
 import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
 
 export const MAX_NGRAMS = 12;
@@ -60,6 +61,7 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
       ? [{ id: `words:${poll.id}`, label: t('words.button'), style: 'secondary' as const }, { id: `film:p${poll.id}`, label: t('film.button'), style: 'secondary' as const }]
       : undefined;
     await ctx.reply({ text: parts.join('\n\n'), buttons: views });
+    await postSweepVotesIfComplete(ctx, poll); // a /sweep's last poll: which value won the votes
   } catch (e) {
     await replyFailure(ctx, 'reveal', e);
   }

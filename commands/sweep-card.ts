@@ -61,7 +61,7 @@ export async function sweepCardData(s: Services, sw: SweepRow, outcomes: SweepVa
     title: t('sweep.cardTitle', { sweep: sw.id, values: valuesText(s, sw), partial }),
     subtitle: t('sweep.cardSubtitle', { fixed: fixedText(s, sw) }),
     series,
-    base: { label: t('sweep.chart.baseEval'), evalLoss: first.evalLossBefore, perplexity: first.perplexityBefore, perplexityText: ppl(s, first.perplexityBefore) },
+    base: { label: t('sweep.chart.baseEval'), barLabel: t('sweep.chart.base'), evalLoss: first.evalLossBefore, perplexity: first.perplexityBefore, perplexityText: ppl(s, first.perplexityBefore) },
     labels: {
       loss: t('sweep.chart.loss'), epoch: t('sweep.chart.epoch'), perplexity: t('sweep.chart.perplexity'),
       memorization: t('sweep.chart.memorization'), footer: t('sweep.chart.footer'),

@@ -158,7 +158,7 @@ test('/cancel by a teacher stops the running value and the rest; the card comes 
 test('the card is 520 px wide in both languages and draws every value', () => {
   const base = {
     title: 'Sweep #1: 50 lines · 200 lines', subtitle: 'Everything else the same: 2 epochs', locale: 'en' as const,
-    base: { label: 'base (eval)', evalLoss: 5, perplexity: 148, perplexityText: '148' },
+    base: { label: 'base (eval)', barLabel: 'base model', evalLoss: 5, perplexity: 148, perplexityText: '148' },
     labels: { loss: 'Training loss', epoch: 'epoch', perplexity: 'Eval perplexity', memorization: 'Memorization', footer: 'One colour per value.' },
     series: [50, 200].map((n, i) => ({ label: `${n} lines (#${i + 1})`, curve: [{ x: 1, y: 4.5 - i }, { x: 2, y: 4 - i }], perplexity: 90 - i * 20, perplexityText: String(90 - i * 20), memorization: 0.1 * i, memorizationText: `${10 * i}%` })),
   };

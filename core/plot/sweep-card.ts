@@ -29,7 +29,8 @@ export interface SweepCardData {
   title: string;
   subtitle: string;
   series: SweepSeries[];
-  base: { label: string; evalLoss: number | null; perplexity: number | null; perplexityText: string };
+  /** `label` names its dashed eval-loss line in the legend, `barLabel` its perplexity bar. */
+  base: { label: string; barLabel: string; evalLoss: number | null; perplexity: number | null; perplexityText: string };
   labels: { loss: string; epoch: string; perplexity: string; memorization: string; footer: string };
   /** Tick labels with a decimal comma ('es') or point ('en'). */
   locale: 'es' | 'en';
@@ -96,7 +97,7 @@ export function renderSweepCard(d: SweepCardData): Buffer {
   }
   drawLoss(c, d, L.lossTop);
   drawBars(c, L.pplTop, d.labels.perplexity, [
-    { label: d.base.label, colour: BASE_GREY, value: d.base.perplexity, text: d.base.perplexityText },
+    { label: d.base.barLabel, colour: BASE_GREY, value: d.base.perplexity, text: d.base.perplexityText },
     ...d.series.map((s, i) => ({ label: s.label, colour: SWEEP_COLOURS[i % SWEEP_COLOURS.length], value: s.perplexity, text: s.perplexityText })),
   ]);
   drawBars(c, L.memTop, d.labels.memorization, d.series.map((s, i) => ({

@@ -155,6 +155,18 @@ test('/cancel by a teacher stops the running value and the rest; the card comes 
   assert.equal(rig.engine.trainCalls.length, 2, 'the third value never started');
 });
 
+test('LOCALE=en: the sweep speaks English, the card included', async () => {
+  const rig = createTestRig({ env: { LOCALE: 'en' }, engine: { steps: 2 } });
+  const ctx = commandContext(rig.services, rig.channel, 'sweep', { lines: '2,4' });
+  await sweep.run(ctx);
+  assert.match(ctx.replies[0]!.current.text, /^Sweep #1 accepted: 2 trainings \(2 lines · 4 lines\), one after another, with 2 epochs · lr 0\.0001 · seed 42\./);
+  await until(() => rig.channel.find((x) => x.startsWith('📊 **Sweep #1 finished**')) !== undefined, 'the card');
+  const card = rig.channel.find((x) => x.startsWith('📊 **Sweep #1 finished**'))!.current;
+  assert.match(card.text, /\n• 2 lines \(#1\): perplexity 66\.69 → \*\*22\.2\*\*, memorization \d+% \(poll #1\)\n/);
+  assert.equal(card.image!.filename, 'sweep-1.png');
+  assert.ok(card.image!.alt.startsWith('Card of sweep #1: the loss curves overlaid'), card.image!.alt);
+});
+
 test('the card is 520 px wide in both languages and draws every value', () => {
   const base = {
     title: 'Sweep #1: 50 lines · 200 lines', subtitle: 'Everything else the same: 2 epochs', locale: 'en' as const,

@@ -61,7 +61,8 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
       ? [{ id: `words:${poll.id}`, label: t('words.button'), style: 'secondary' as const }, { id: `film:p${poll.id}`, label: t('film.button'), style: 'secondary' as const }]
       : undefined;
     await ctx.reply({ text: parts.join('\n\n'), buttons: views });
-    await postSweepVotesIfComplete(ctx, poll); // a /sweep's last poll: which value won the votes
+    // a /sweep's last poll: which value won the votes (a failure is logged; the reveal is already out)
+    await postSweepVotesIfComplete(ctx, poll).catch((e: unknown) => s.logger.error(`poll #${poll.id}: the sweep's votes chart failed`, e));
   } catch (e) {
     await replyFailure(ctx, 'reveal', e);
   }

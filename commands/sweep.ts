@@ -19,7 +19,7 @@ import { fixedText, readSweepPlan, valuesText, valueText } from './sweep-values.
 import { MAX_PROMPT_CHARS } from './story.ts';
 import { sanitizeText } from './text-safety.ts';
 import { followRun } from './train.ts';
-import type { Command, CommandContext } from './types.ts';
+import type { Command, CommandContext, MessageHandle } from './types.ts';
 
 export const sweep: Command = {
   name: 'sweep',
@@ -93,8 +93,8 @@ async function startSweep(ctx: CommandContext): Promise<void> {
 function superviseSweep(ctx: CommandContext, sw: SweepRow, claim: ActiveSweep): { done: Promise<void>; firstJob: Promise<string | undefined> } {
   let announce!: (id: string | undefined) => void;
   const firstJob = new Promise<string | undefined>((resolve) => { announce = resolve; });
+  const s = ctx.services;
   const done = (async () => {
-    const s = ctx.services;
     const t = s.t;
     await ctx.post({ text: t('sweep.started', { sweep: sw.id, values: valuesText(s, sw), fixed: fixedText(s, sw), prompt: sw.prompt }) }).catch((e: unknown) => s.logger.warn(`sweep #${sw.id}: ${String(e)}`));
     const finished: Array<Promise<SweepValueOutcome>> = [];
@@ -112,7 +112,13 @@ function superviseSweep(ctx: CommandContext, sw: SweepRow, claim: ActiveSweep): 
         break;
       }
       const label = valueText(s, sw.axis, value);
-      const progress = await ctx.post({ text: t('sweep.waiting', { sweep: sw.id, index: index + 1, count: sw.values.length, run: run.id, value: label }) });
+      let progress: MessageHandle;
+      try {
+        progress = await ctx.post({ text: t('sweep.waiting', { sweep: sw.id, index: index + 1, count: sw.values.length, run: run.id, value: label }) });
+      } catch (e) {
+        await s.store.endRun(run.id, 'failed', 'could not post the progress message');
+        throw e;
+      }
       const job = s.compute.submit({
         kind: 'train',
         params: { lines: params.lines, epochs: params.epochs, lr: params.lr, seed: params.seed ?? s.config.ml.seed, outDir: runModelDir(s.config.dataDir, ctx.place, run.id) },
@@ -140,8 +146,12 @@ function superviseSweep(ctx: CommandContext, sw: SweepRow, claim: ActiveSweep): 
     }
     await postSweepCard(ctx, ended, outcomes);
   })();
-  done.catch(() => announce(undefined));
-  return { done, firstJob };
+  const guarded = done.catch(async (e: unknown) => {
+    announce(undefined);
+    await s.store.endSweep(sw.id, 'failed', e instanceof Error ? e.message : String(e));
+    throw e;
+  });
+  return { done: guarded, firstJob };
 }
 
 /** The value's blind poll on the sweep's prompt, and a line saying which value it is; failures are said, not thrown. */

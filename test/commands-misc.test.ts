@@ -178,6 +178,8 @@ test('/help lists every command, marks the teachers-only ones, and follows LOCAL
   ctx = commandContext(rig.services, rig.channel, 'help', {}, STUDENT);
   await help.run(ctx);
   assert.match(ctx.replies[1].first.text, /^\*\*Mirar dentro del modelo\*\*.*`\/palabras texto:…`/s);
+  // each message fits Discord's 2000 characters, in both languages
+  for (const r of [...ctx.replies, ...en.channel.messages]) assert.ok(r.first.text.length <= 2000, `${r.first.text.length} characters`);
 });
 
 test('unexpected errors become a polite internal-error reply and are logged', async () => {

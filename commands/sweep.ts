@@ -18,7 +18,7 @@ import { activeSweep, claimSweep, releaseSweep, type ActiveSweep } from './sweep
 import { fixedText, readSweepPlan, valuesText, valueText } from './sweep-values.ts';
 import { MAX_PROMPT_CHARS } from './story.ts';
 import { sanitizeText } from './text-safety.ts';
-import { followRun } from './train.ts';
+import { followRun } from './run-follow.ts';
 import type { Command, CommandContext, MessageHandle } from './types.ts';
 
 export const sweep: Command = {

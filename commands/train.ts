@@ -128,38 +128,6 @@ async function repeatedParams(ctx: CommandContext): Promise<RunParams | undefine
 async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: MessageHandle, job: JobHandle<'train'>): Promise<void> {
   const s = ctx.services;
   const t = s.t;
-  const { lines } = run.params;
-  // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
-  let early: Promise<MessageHandle | undefined> | undefined;
-  const outcome = await followRun(ctx, run, progressHandle, job, ({ modelDir }) => {
-    early ??= (async () => {
-      const results = await ctx
-        .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
-        .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
-      await openPoll(ctx, { ...run, modelDir });
-      return results ?? undefined;
-    })();
-  });
-  if (!outcome) return;
-  const { run: done, result } = outcome;
-  if (early) {
-    await announceResults(ctx, done, result, await early); // the perplexity line follows in an edit
-  } else {
-    await announceResults(ctx, done, result);
-    await openPoll(ctx, done);
-  }
-}
-
-/**
- * A training job from queued to its end, in the store and in its progress message (also /sweep's runs): marks the
- * run running when compute starts it, shows each step, and records it done (returned with the engine's result),
- * cancelled or failed (undefined; the progress message says which). The class's old run folders are pruned.
- */
-export async function followRun(
-  ctx: CommandContext, run: RunRow, progressHandle: MessageHandle, job: JobHandle<'train'>, onSaved?: (info: { modelDir: string }) => void,
-): Promise<{ run: RunRow; result: TrainResult } | undefined> {
-  const s = ctx.services;
-  const t = s.t;
   const { lines, epochs, lr } = run.params;
   const reporter = createProgressReporter({
     handle: progressHandle,
@@ -173,7 +141,17 @@ export async function followRun(
     s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
   });
   job.onProgress((p) => reporter.update(p));
-  if (onSaved) job.onSaved(onSaved);
+  // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
+  let early: Promise<MessageHandle | undefined> | undefined;
+  job.onSaved(({ modelDir }) => {
+    early ??= (async () => {
+      const results = await ctx
+        .post({ text: t('train.saved', { lines }), mentionUserId: run.teacherId })
+        .catch((e: unknown) => void s.logger.error(`train #${run.id}: could not post the results`, e));
+      await openPoll(ctx, { ...run, modelDir });
+      return results ?? undefined;
+    })();
+  });
 
   let result: TrainResult;
   try {
@@ -187,7 +165,7 @@ export async function followRun(
       text: cancelled ? t('train.progressCancelled', { run: run.id }) : t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) }),
     });
     await pruneClassRuns(s, run.classId); // a failed run's partial folder goes; the active model stays
-    return undefined;
+    return;
   }
 
   const done = s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
@@ -196,7 +174,12 @@ export async function followRun(
   await reporter.finish({
     text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
   });
-  return { run: done, result };
+  if (early) {
+    await announceResults(ctx, done, result, await early); // the perplexity line follows in an edit
+  } else {
+    await announceResults(ctx, done, result);
+    await openPoll(ctx, done);
+  }
 }
 
 /** The automatic blind poll with the default prompt; a failure is said in the channel, not thrown. */

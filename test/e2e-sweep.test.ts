@@ -12,6 +12,7 @@ import { formatDate, formatNumber, formatPercent } from '../commands/messages.ts
 import { measure } from '../commands/meter.ts';
 import { pollStories } from '../commands/poll.ts';
 import type { Services } from '../commands/types.ts';
+import type { RunRow } from '../core/store/types.ts';
 import { deployCommands } from '../bot/discord/index.ts';
 import { toMrkdwn } from '../bot/slack/blocks.ts';
 import type { RunningBot } from '../bot/start.ts';
@@ -24,9 +25,9 @@ const CARD_START = '📊 **Barrido #1 terminado**';
 
 /** The card's value rows and alt-text rows, rebuilt from the store: stored metrics, the meter on each poll's tuned story. */
 async function expectedCard(s: Services, classId: number) {
-  const runs = s.store.sweepRuns(1);
+  const runs = (await s.store.sweepRuns(1));
   assert.deepEqual(runs.map((r) => [r.params.lines, r.params.seed, r.status]), VALUES.map((v) => [v, 42, 'done']), 'one run per value, same seed');
-  const polls = s.store.listPolls(classId);
+  const polls = (await s.store.listPolls(classId));
   const rows: string[] = [];
   const alt: string[] = [];
   for (const run of runs) {
@@ -43,14 +44,16 @@ async function expectedCard(s: Services, classId: number) {
   return { runs, polls, rows, alt: `Tarjeta del barrido #1: las curvas de pérdida superpuestas, una por valor, y para cada valor su perplejidad de evaluación y su memorización. ${alt.join('; ')}. Modelo base: perplejidad ${base}.`, base };
 }
 
-function votesText(s: Services, runs: ReturnType<Services['store']['sweepRuns']>): string {
-  const polls = s.store.listPolls(runs[0]!.classId);
-  return runs.map((run) => {
+async function votesText(s: Services, runs: RunRow[]): Promise<string> {
+  const polls = await s.store.listPolls(runs[0]!.classId);
+  const lines: string[] = [];
+  for (const run of runs) {
     const p = polls.find((x) => x.runId === run.id)!;
-    const tally = s.store.tally(p.id);
+    const tally = await s.store.tally(p.id);
     const tuned = tally[p.finetunedChoice];
-    return `• ${run.params.lines} líneas (#${run.id}, votación #${p.id}): ${tuned} de ${tally.total} (${formatPercent('es', tuned / tally.total)})`;
-  }).join('\n');
+    lines.push(`• ${run.params.lines} líneas (#${run.id}, votación #${p.id}): ${tuned} de ${tally.total} (${formatPercent('es', tuned / tally.total)})`);
+  }
+  return lines.join('\n');
 }
 
 describe('end to end on Discord: /sweep lines:10,20, the card, the votes chart, /usar', { skip: missingBook, timeout: 180_000 }, () => {
@@ -87,7 +90,7 @@ describe('end to end on Discord: /sweep lines:10,20, the card, the votes chart, 
     const student = fake.slash('sweep', { lines: '10,20' }, luis);
     await fake.waitFor(() => student.original?.content, { what: 'the student refusal' });
     assert.match(student.original!.content, /^Solo el profesorado puede usar /);
-    assert.equal(bot!.services.store.findClass(place()), undefined, 'nothing was stored');
+    assert.equal((await bot!.services.store.findClass(place())), undefined, 'nothing was stored');
   });
 
   test('/sweep lines:10,20: the values train one after another; the card says the stored numbers; the votes chart after the last reveal; /usar', async () => {
@@ -97,14 +100,14 @@ describe('end to end on Discord: /sweep lines:10,20, the card, the votes chart, 
     assert.equal(it.original!.ephemeral, true);
     assert.match(it.original!.content, /^Barrido #1 aceptado: 2 entrenamientos \(10 líneas · 20 líneas\), uno tras otro, con 2 épocas · lr 0,005 · semilla 42\./);
     const card = await waitML('the sweep card', () => fake.messages().find((m) => m.content.includes(CARD_START) && m.attachments.length > 0));
-    const cls = s.store.findClass(place())!;
+    const cls = (await s.store.findClass(place()))!;
     const want = await expectedCard(s, cls.id);
     for (const row of want.rows) assert.ok(card.content.includes(`\n${row}\n`), `${row}\nin\n${card.content}`);
     assert.ok(card.content.includes(`Perplejidad del modelo base: ${want.base}.`));
     assert.equal(card.attachments[0]!.filename, 'barrido-1.png');
     assert.equal(card.attachments[0]!.description, want.alt);
     assert.equal(pngSize(card.attachments[0]!.data).width, 520);
-    assert.equal(s.store.getSweep(1)!.status, 'done');
+    assert.equal((await s.store.getSweep(1))!.status, 'done');
     assert.ok(want.runs[1]!.startedAt! >= want.runs[0]!.finishedAt!, 'the second value started after the first ended');
 
     // a student votes for the fine-tuned story in the first poll and for the base one in the second
@@ -119,17 +122,17 @@ describe('end to end on Discord: /sweep lines:10,20, the card, the votes chart, 
       await waitML(`/reveal #${p.id}`, () => rv.original?.content.startsWith(`🔍 **Votación #${p.id} revelada**`));
     }
     const votes = await waitML('the votes chart', () => fake.messages().find((m) => m.content.startsWith('🏆') && m.attachments.length > 0));
-    assert.equal(votes.content, `🏆 **Barrido #1: ¿qué valor ganó los votos de la clase?**\n${votesText(s, want.runs)}\nGanó 10 líneas (#${want.runs[0]!.id}). Para usarlo como modelo de la clase: \`/usar run:#${want.runs[0]!.id}\`.`);
+    assert.equal(votes.content, `🏆 **Barrido #1: ¿qué valor ganó los votos de la clase?**\n${await votesText(s, want.runs)}\nGanó 10 líneas (#${want.runs[0]!.id}). Para usarlo como modelo de la clase: \`/usar run:#${want.runs[0]!.id}\`.`);
     assert.equal(votes.attachments[0]!.filename, 'barrido-1-votos.png');
     assert.equal(pngSize(votes.attachments[0]!.data).width, 520);
 
     // /usar: the class model becomes the first value's run
-    assert.equal(s.store.classModelRun(cls.id), undefined, 'the sweep alone does not choose the class model');
+    assert.equal((await s.store.classModelRun(cls.id)), undefined, 'the sweep alone does not choose the class model');
     const use = fake.slash('usar', { run: `#${want.runs[0]!.id}` }, teacher);
     await fake.waitFor(() => use.original?.content, { what: '/usar' });
     assert.match(use.original!.content, new RegExp(`^✅ El modelo de la clase es ahora el del entrenamiento #${want.runs[0]!.id} \\(lines 10 · `));
     assert.equal(use.original!.ephemeral, false);
-    assert.equal(s.store.classModelRun(cls.id)!.id, want.runs[0]!.id);
+    assert.equal((await s.store.classModelRun(cls.id))!.id, want.runs[0]!.id);
     const st = fake.slash('status', {}, luis);
     await fake.waitFor(() => st.original?.content, { what: '/status' });
     assert.ok(st.original!.content.includes(`Modelo de la clase: afinado con 10 líneas (2 épocas) el ${formatDate(want.runs[0]!.finishedAt!)}`), st.original!.content);
@@ -165,7 +168,7 @@ describe('end to end on Slack: /sweep lines:10,20, the card, /usar', { skip: mis
     const accepted = await fake.waitFor(() => ephemeralsTo(TEACHER)[1], '/sweep accepted');
     assert.match(accepted.args.text, /^Barrido #1 aceptado: 2 entrenamientos \(10 líneas · 20 líneas\)/);
     const card = await fake.waitFor(() => fake.calls('chat.postMessage').find((c) => String(c.args.text).includes('*Barrido #1 terminado*')), 'the sweep card', ML_TIMEOUT_MS * 2);
-    const cls = s.store.findClass({ platform: 'slack', teamId: fake.teamId, channelId: CHANNEL })!;
+    const cls = (await s.store.findClass({ platform: 'slack', teamId: fake.teamId, channelId: CHANNEL }))!;
     const want = await expectedCard(s, cls.id);
     for (const row of want.rows) assert.ok(card.args.text.includes(toMrkdwn(row)), `${toMrkdwn(row)}\nin\n${card.args.text}`);
     const file = await fake.waitFor(() => [...fake.files.values()].find((f) => f.filename === 'barrido-1.png' && f.channel === CHANNEL), 'the card upload');

@@ -44,7 +44,7 @@ test('/sweep refuses bad input in Spanish, naming the limits, and starts nothing
   assert.match(await refusal(rig, { lines: '50,200', epochs: '99' }), /«99» no vale\.$/, 'a fixed value is checked too');
   assert.equal(await refusal(rig, { lines: '50,200', prompt: 'x'.repeat(301) }), 'El comienzo de las votaciones debe tener entre 1 y 300 caracteres.');
   assert.equal(rig.engine.trainCalls.length, 0);
-  assert.equal(rig.services.store.findClass(PLACE), undefined, 'no class, run or sweep was stored');
+  assert.equal((await rig.services.store.findClass(PLACE)), undefined, 'no class, run or sweep was stored');
 
   const en = createTestRig({ env: { LOCALE: 'en' } });
   const text = await refusal(en, { lr: '0,0001;0,5' });
@@ -71,8 +71,8 @@ test('/sweep lines:2,4,6: one training after another with the same seed, a blind
   await gate.reached('train:1');
   await running;
   assert.match(ctx.replies[0]!.current.text, /^Barrido #1 aceptado: 3 entrenamientos \(2 líneas · 4 líneas · 6 líneas\), uno tras otro, con 2 épocas · lr 0,0001 · semilla 42\. /);
-  const cls = s.store.findClass(PLACE)!;
-  assert.deepEqual(s.store.activeRuns(cls.id).map((r) => r.id), [1], 'only the first value is queued');
+  const cls = (await s.store.findClass(PLACE))!;
+  assert.deepEqual((await s.store.activeRuns(cls.id)).map((r) => r.id), [1], 'only the first value is queued');
 
   // while it runs, /train and /usar wait and a second sweep is refused
   const tr = commandContext(s, rig.channel, 'train', { lines: 10 });
@@ -87,11 +87,11 @@ test('/sweep lines:2,4,6: one training after another with the same seed, a blind
     await until(() => rig.channel.find((x) => x.startsWith('📊 **Barrido #1 terminado**')) !== undefined, 'the sweep card', 20_000);
     return rig.channel.find((x) => x.startsWith('📊 **Barrido #1 terminado**'))!.current;
   })();
-  const runs = s.store.listRuns(cls.id);
+  const runs = (await s.store.listRuns(cls.id));
   assert.deepEqual(runs.map((r) => [r.params.lines, r.params.seed, r.sweepId, r.status]), [[2, 42, 1, 'done'], [4, 42, 1, 'done'], [6, 42, 1, 'done']]);
   assert.deepEqual(rig.engine.trainCalls.map((c) => [c.params.lines, c.params.seed]), [[2, 42], [4, 42], [6, 42]]);
-  assert.equal(s.store.getSweep(1)!.status, 'done');
-  const polls = s.store.listPolls(cls.id);
+  assert.equal((await s.store.getSweep(1))!.status, 'done');
+  const polls = (await s.store.listPolls(cls.id));
   assert.deepEqual(polls.map((p) => [p.runId, p.prompt]), runs.map((r) => [r.id, 'En un lugar de la Mancha']));
   for (const [i, p] of polls.entries()) assert.ok(rig.channel.find((x) => x === `🧪 Barrido #1, ${i + 1} de 3: la votación #${p.id} es la de ${runs[i]!.params.lines} líneas (entrenamiento #${runs[i]!.id}).`));
 
@@ -109,7 +109,7 @@ test('/sweep lines:2,4,6: one training after another with the same seed, a blind
   assert.equal(pngSize(card.image!.data).width, 520);
   assert.equal(card.mentionUserId, 'teacher1');
   assert.match(card.text, /El barrido no cambia el modelo de la clase: elegid uno con `\/usar run:#3`\.$/);
-  assert.equal(s.store.classModelRun(cls.id), undefined, 'a sweep does not choose the class model');
+  assert.equal((await s.store.classModelRun(cls.id)), undefined, 'a sweep does not choose the class model');
 
   // /usar: refusals, then the class model switches and /story uses it
   const use = async (run: string, user = undefined as typeof STUDENT | undefined) => {
@@ -124,7 +124,7 @@ test('/sweep lines:2,4,6: one training after another with the same seed, a blind
   const chosen = await use('#2');
   assert.equal(chosen.ephemeral, undefined, 'the class is told');
   assert.match(chosen.text, /^✅ El modelo de la clase es ahora el del entrenamiento #2 \(lines 4 · epochs 2 · lr 0,0001 · seed 42 · full · /);
-  assert.equal(s.store.classModelRun(cls.id)!.id, 2);
+  assert.equal((await s.store.classModelRun(cls.id))!.id, 2);
   assert.equal((await use('2')).text, 'El entrenamiento #2 ya es el modelo de la clase.');
   const st = commandContext(s, rig.channel, 'story', { prompt: 'Érase una vez' }, STUDENT);
   await story.run(st);
@@ -149,9 +149,9 @@ test('/cancel by a teacher stops the running value and the rest; the card comes 
   assert.ok(said.endsWith('El barrido #1 se detiene: no se entrenarán los valores que faltan, y la tarjeta llegará con los que terminaron.'), said);
   gate.release('train:2');
   await until(() => rig.channel.find((x) => x.startsWith('📊 **Barrido #1 terminado** (detenido tras 1 de 3)')) !== undefined, 'the partial card', 20_000);
-  const runs = s.store.listRuns(s.store.findClass(PLACE)!.id);
+  const runs = (await s.store.listRuns(s.store.findClass(PLACE)!.id));
   assert.deepEqual(runs.map((r) => [r.params.epochs, r.status]), [[1, 'done'], [2, 'cancelled']]);
-  assert.equal(s.store.getSweep(1)!.status, 'cancelled');
+  assert.equal((await s.store.getSweep(1))!.status, 'cancelled');
   assert.equal(rig.engine.trainCalls.length, 2, 'the third value never started');
 });
 

@@ -52,7 +52,7 @@ export async function copySqliteToPostgres(options: { from: string; to: string; 
     if (unknown.length) throw new QuijoteError('BAD_CONFIG', `The SQLite store has migrations this version does not know (${unknown.join(', ')}).`, { hint: 'Update quijote-bot first.' });
     const all = (t: string) => src.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all() as Row[];
     const data = {
-      classes: all('classes'), sweeps: applied.includes(3) ? all('sweeps') : [], runs: all('runs'), stories: all('stories'), polls: all('polls'), votes: all('votes'),
+      classes: all('classes'), sweeps: applied.includes(4) ? all('sweeps') : [], runs: all('runs'), stories: all('stories'), polls: all('polls'), votes: all('votes'),
     };
 
     await (await PostgresStore.open({ url: options.to, clock: options.clock })).close(); // the target's schema is current

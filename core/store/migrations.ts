@@ -159,7 +159,8 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    id: 3,
+    // 4, not 3: main's 'result deliveries' (issue 12b) took 3 while this was written; the list stays ordered
+    id: 4,
     name: 'sweeps and the class model chosen with /usar',
     // A sweep's runs point at it; a class may pin its model to one run (`/usar run:#id`), chosen at a time, so that
     // a later ordinary /train still takes over (the newer decision wins; core/store/class-model.ts).

@@ -17,8 +17,8 @@ export interface PruneResult {
 }
 
 export async function pruneRunFolders(store: Store, dataDir: string, cls: ClassRow, keep: number): Promise<PruneResult> {
-  const runs = store.listRuns(cls.id);
-  const active = store.classModelRun(cls.id);
+  const runs = await store.listRuns(cls.id);
+  const active = await store.classModelRun(cls.id);
   const done = runs.filter((r) => r.status === 'done').sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.id - a.id);
   const keepIds = new Set(done.slice(0, Math.max(0, keep)).map((r) => r.id));
   if (active) keepIds.add(active.id);

@@ -58,13 +58,13 @@ try {
   const card = await wait('the sweep card', () => fake.messages().find((m) => m.content.includes('**Barrido #1 terminado**') && m.attachments.length > 0));
   const seconds = (Date.now() - t0) / 1000;
   save('La tarjeta del barrido', card);
-  const cls = s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId })!;
-  const runs = s.store.sweepRuns(1);
-  const polls = s.store.listPolls(cls.id);
+  const cls = (await s.store.findClass({ platform: 'discord', teamId: fake.guildId, channelId: fake.channelId }))!;
+  const runs = await s.store.sweepRuns(1);
+  const polls = await s.store.listPolls(cls.id);
   const measured = [];
   for (const run of runs) {
     const poll = polls.find((p) => p.runId === run.id)!;
-    const { a: sa, b: sb } = pollStories(s, poll);
+    const { a: sa, b: sb } = await pollStories(s, poll);
     const lines = await s.text.trainingLines(run.params.lines);
     const [tuned, base] = poll.finetunedChoice === 'A' ? [sa, sb] : [sb, sa];
     const memTuned = measure(tuned.text, lines).coverage;

@@ -32,7 +32,7 @@ async function expectedCard(s: Services, classId: number) {
   const alt: string[] = [];
   for (const run of runs) {
     const poll = polls.find((p) => p.runId === run.id)!;
-    const { a, b } = pollStories(s, poll);
+    const { a, b } = await pollStories(s, poll);
     const tuned = poll.finetunedChoice === 'A' ? a : b;
     const mem = formatPercent('es', measure(tuned.text, await s.text.trainingLines(run.params.lines)).coverage);
     const m = run.metrics!;
@@ -176,8 +176,8 @@ describe('end to end on Slack: /sweep lines:10,20, the card, /usar', { skip: mis
     assert.equal(pngSize(file.data!).width, 520);
 
     await fake.slash('/usar', `#${want.runs[1]!.id}`, { userId: TEACHER, userName: 'profe', channelId: CHANNEL });
-    await fake.waitFor(() => s.store.classModelRun(cls.id)?.id === want.runs[1]!.id, '/usar switched the model');
     const said = await fake.waitFor(() => fake.calls('chat.postMessage').find((c) => String(c.args.text).startsWith('✅ El modelo de la clase es ahora')), 'the public /usar answer');
     assert.ok(said.args.text.includes(`entrenamiento #${want.runs[1]!.id} (lines 20 · `), said.args.text);
+    assert.equal((await s.store.classModelRun(cls.id))?.id, want.runs[1]!.id, '/usar switched the model');
   });
 });

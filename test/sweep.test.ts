@@ -98,7 +98,7 @@ test('/sweep lines:2,4,6: one training after another with the same seed, a blind
   // the card's numbers are the runs' stored metrics and the meter of each poll's fine-tuned story
   for (const [i, run] of runs.entries()) {
     const m = run.metrics!;
-    const { a, b } = pollStories(s, polls[i]!);
+    const { a, b } = await pollStories(s, polls[i]!);
     const tuned = polls[i]!.finetunedChoice === 'A' ? a : b;
     const mem = formatPercent('es', measure(tuned.text, await s.text.trainingLines(run.params.lines)).coverage);
     const row = `• ${run.params.lines} líneas (#${run.id}): perplejidad ${formatNumber('es', m.perplexityBefore, 2)} → **${formatNumber('es', m.perplexityAfter, 2)}**, memorización ${mem} (votación #${polls[i]!.id})`;
@@ -149,7 +149,7 @@ test('/cancel by a teacher stops the running value and the rest; the card comes 
   assert.ok(said.endsWith('El barrido #1 se detiene: no se entrenarán los valores que faltan, y la tarjeta llegará con los que terminaron.'), said);
   gate.release('train:2');
   await until(() => rig.channel.find((x) => x.startsWith('📊 **Barrido #1 terminado** (detenido tras 1 de 3)')) !== undefined, 'the partial card', 20_000);
-  const runs = (await s.store.listRuns(s.store.findClass(PLACE)!.id));
+  const runs = await s.store.listRuns((await s.store.findClass(PLACE))!.id);
   assert.deepEqual(runs.map((r) => [r.params.epochs, r.status]), [[1, 'done'], [2, 'cancelled']]);
   assert.equal((await s.store.getSweep(1))!.status, 'cancelled');
   assert.equal(rig.engine.trainCalls.length, 2, 'the third value never started');

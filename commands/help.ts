@@ -17,9 +17,9 @@ export function createHelp(list: () => readonly Command[]): Command {
           description: lookup(s.locale, `cmd.${c.name}.description`) ?? c.description,
         }),
       );
-      await ctx.reply({ text: [s.t('help.header'), '', ...lines, '', s.t('help.footer'), '', s.t('help.sampling')].join('\n'), ephemeral: true });
-      // the model views in a teacher's words: a second message (Discord allows 2000 characters per message)
-      await ctx.reply({ text: s.t('help.inspect'), ephemeral: true });
+      await ctx.reply({ text: [s.t('help.header'), '', ...lines, '', s.t('help.footer')].join('\n'), ephemeral: true });
+      // the model views and the /story knobs in a teacher's words: a second message (Discord allows 2000 characters)
+      await ctx.reply({ text: [s.t('help.inspect'), '', s.t('help.sampling')].join('\n'), ephemeral: true });
     },
   };
 }

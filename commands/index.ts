@@ -13,11 +13,13 @@ import { palabras, wordsButton } from './words.ts';
 import { nextButton, siguiente } from './next.ts';
 import { filmButton, frameButton } from './dial.ts';
 import { atencion } from './attention.ts';
+import { sweep } from './sweep.ts';
+import { usar } from './usar.ts';
 import type { ButtonHandler, Command } from './types.ts';
 
 export const commands: Command[] = [];
 const help = createHelp(() => commands);
-commands.push(train, story, reveal, status, cancel, score, results, palabras, siguiente, atencion, help);
+commands.push(train, story, reveal, status, cancel, score, results, palabras, siguiente, atencion, sweep, usar, help);
 
 export const buttons: ButtonHandler[] = [vote, revealButton, wordsButton, nextButton, filmButton, frameButton];
 

@@ -16,7 +16,7 @@ export interface ClassModel { classId: number; run: RunRow; modelDir: string }
 export async function classModelOr(ctx: InteractionContext): Promise<ClassModel | undefined> {
   const s = ctx.services;
   const cls = await s.store.findClass(ctx.place);
-  const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
+  const run = cls ? await s.store.classModelRun(cls.id) : undefined;
   if (!cls || !run?.modelDir) {
     await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
     return undefined;

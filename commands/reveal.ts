@@ -10,6 +10,7 @@ import { clip, continuesPrompt, replyFailure, requireTeacher } from './respond.t
 import { measure, meterText } from './meter.ts';
 import { escapeMarkdown } from './text-safety.ts';
 import { trainingCorpus } from './training-corpus.ts';
+import { postSweepVotesIfComplete } from './sweep-card.ts';
 import type { ButtonHandler, Command, InteractionContext, MessageHandle } from './types.ts';
 
 export const MAX_NGRAMS = 12;
@@ -68,6 +69,8 @@ async function revealPoll(ctx: InteractionContext, poll: PollRow | undefined, cl
       ? [{ id: `words:${poll.id}`, label: t('words.button'), style: 'secondary' as const }, { id: `film:p${poll.id}`, label: t('film.button'), style: 'secondary' as const }]
       : undefined;
     await ctx.reply({ text: parts.join('\n\n'), buttons: views });
+    // a /sweep's last poll: which value won the votes (a failure is logged; the reveal is already out)
+    await postSweepVotesIfComplete(ctx, poll).catch((e: unknown) => s.logger.error(`poll #${poll.id}: the sweep's votes chart failed`, e));
   } catch (e) {
     await replyFailure(ctx, 'reveal', e);
   }

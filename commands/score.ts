@@ -38,7 +38,7 @@ export const score: Command = {
     try {
       await ctx.defer();
       const cls = await s.store.findClass(ctx.place);
-      const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
+      const run = cls ? await s.store.classModelRun(cls.id) : undefined;
       const modelDir = run?.modelDir ?? null;
       const job = s.compute.submit({
         kind: 'score',

@@ -16,7 +16,7 @@ export const status: Command = {
       running.length > 0 ? t('status.running', { jobs: running.map((j) => jobLine(s, j)).join('; ') }) : t('status.idle'),
     ];
     const cls = await s.store.findClass(ctx.place);
-    const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
+    const run = cls ? await s.store.classModelRun(cls.id) : undefined;
     if (run && run.metrics) {
       lines.push(
         t('status.model', {

@@ -39,7 +39,7 @@ export const story: Command = {
     }
     const sampling = knobs.sampling;
     const cls = await s.store.findClass(ctx.place);
-    const run = cls ? await s.store.latestDoneRun(cls.id) : undefined;
+    const run = cls ? await s.store.classModelRun(cls.id) : undefined;
     if (!cls || !run) {
       await ctx.reply({ text: s.t('story.notTrained'), ephemeral: true });
       return;

@@ -20,6 +20,7 @@ import { chooseTeacherText, mixNote, storedTeacherLines, teacherResultsText } fr
 import { textSourceOf } from './teacher-text.ts';
 import type { Command, CommandContext, MessageHandle, OutgoingMessage, Place, Services } from './types.ts';
 import { storeTeacherText } from '../core/text/teacher-store.ts';
+import { activeSweep } from './sweep-state.ts';
 
 export const MAX_EPOCHS = 20;
 export const MAX_LR = 0.1;
@@ -56,6 +57,11 @@ async function startTraining(ctx: CommandContext): Promise<void> {
   const { lines, epochs, lr } = params;
   const t = s.t;
   const cls = await s.store.ensureClass(ctx.place);
+  const sweeping = activeSweep(s, cls.id); // a sweep's values run one after another: nothing in between
+  if (sweeping) {
+    await ctx.reply({ text: t('sweep.trainBusy', { sweep: sweeping.sweepId }), ephemeral: true });
+    return;
+  }
   const busy = (await s.store.activeRuns(cls.id))[0];
   if (busy) {
     await ctx.reply({ text: t('train.busy', { run: busy.id }), ephemeral: true });

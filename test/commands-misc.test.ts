@@ -19,9 +19,9 @@ async function trainedRig(): Promise<TestRig> {
 }
 
 test('the command list is explicit and complete; every command and option has a Spanish description', () => {
-  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'palabras', 'siguiente', 'atencion', 'help']);
+  assert.deepEqual(commands.map((c) => c.name), ['train', 'story', 'reveal', 'status', 'cancel', 'score', 'results', 'palabras', 'siguiente', 'atencion', 'sweep', 'usar', 'help']);
   assert.deepEqual(buttons.map((b) => b.prefix), ['vote', 'reveal', 'words', 'next', 'film', 'frame']);
-  assert.deepEqual(commands.filter((c) => c.teacherOnly).map((c) => c.name), ['train', 'reveal']);
+  assert.deepEqual(commands.filter((c) => c.teacherOnly).map((c) => c.name), ['train', 'reveal', 'sweep', 'usar']);
   for (const c of commands) {
     assert.equal(c.description, t('es', `cmd.${c.name}.description` as MessageKey & `cmd.${string}.description`));
     for (const o of c.options) assert.ok(o.description.length > 0 && o.description.length <= 100, `${c.name}.${o.name}`);
@@ -178,6 +178,8 @@ test('/help lists every command, marks the teachers-only ones, and follows LOCAL
   ctx = commandContext(rig.services, rig.channel, 'help', {}, STUDENT);
   await help.run(ctx);
   assert.match(ctx.replies[1].first.text, /^\*\*Mirar dentro del modelo\*\*.*`\/palabras texto:…`/s);
+  // each message fits Discord's 2000 characters, in both languages
+  for (const r of [...ctx.replies, ...en.channel.messages]) assert.ok(r.first.text.length <= 2000, `${r.first.text.length} characters`);
 });
 
 test('unexpected errors become a polite internal-error reply and are logged', async () => {

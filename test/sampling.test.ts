@@ -114,7 +114,7 @@ test('/help explains the knobs in both languages', async () => {
     const help = createHelp(() => [story]);
     const ctx = commandContext(rig.services, rig.channel, 'help', {});
     await help.run(ctx);
-    assert.match(ctx.replies[0].first.text, pattern);
+    assert.match(ctx.replies.map((r) => r.first.text).join('\n'), pattern);
   }
 });
 

@@ -52,8 +52,11 @@ test('store copy moves classes, runs, stories, polls and votes with new ids, pub
   fs.mkdirSync(modelDir, { recursive: true });
   fs.writeFileSync(path.join(modelDir, 'adapter_config.json'), '{"r":8}');
   fs.writeFileSync(path.join(modelDir, 'adapter_model.safetensors'), Buffer.alloc(4096, 7));
-  const r1 = s.createRun({ classId: cls.id, params: { lines: 300, epochs: 1, lr: 1e-4 }, teacherId: 'prof' });
+  const sweep = s.createSweep({ classId: cls.id, axis: 'lines', values: [300, 500], params: { lines: 300, epochs: 1, lr: 1e-4 }, prompt: 'P', teacherId: 'prof' });
+  const r1 = s.createRun({ classId: cls.id, params: { lines: 300, epochs: 1, lr: 1e-4 }, teacherId: 'prof', sweepId: sweep.id });
   s.completeRun(r1.id, { metrics, lossCurve: [{ step: 1, loss: 4 }], modelDir });
+  s.endSweep(sweep.id, 'cancelled');
+  s.chooseClassModel(cls.id, r1.id); // /usar run:#1
   const r2 = s.createRun({ classId: cls.id, params: { lines: 300, epochs: 2, lr: 1e-4 }, teacherId: 'prof' });
   s.markRunRunning(r2.id); // left running: copied as interrupted
   const a = s.createStory({ classId: cls.id, runId: r1.id, model: 'finetuned', prompt: 'P', text: 'afinado', seed: 1 });
@@ -80,6 +83,10 @@ test('store copy moves classes, runs, stories, polls and votes with new ids, pub
     assert.deepEqual(runs.map((x) => x.status), ['done', 'interrupted']);
     assert.ok(!runs.some((x) => x.id === otherRun.id), 'new ids, not the other school\'s');
     assert.deepEqual(runs[0].metrics, metrics);
+    const sw = await pgStore.getSweep(runs[0].sweepId!);
+    assert.deepEqual([sw?.classId, sw?.axis, sw?.values, sw?.status], [moved!.id, 'lines', [300, 500], 'cancelled'], 'the sweep moves with its run');
+    assert.equal(runs[1].sweepId, null);
+    assert.equal((await pgStore.classModelRun(moved!.id))?.id, runs[0].id, 'the run chosen with /usar is still the class model');
     assert.match(runs[1].error ?? '', /moved to the district database while running/);
     assert.equal(runs[0].modelDir, new FileModelStore(pathToFileURL(shared).href, tmp()).uriFor(`classes/discord-G1-C1/run-${runs[0].id}`));
     const local = await new FileModelStore(pathToFileURL(shared).href, tmp()).open(runs[0].modelDir!);

@@ -56,8 +56,9 @@ test('a database from a newer version (unknown migration) is refused with BAD_CO
 test('a new migration is applied on top of an existing database', () => {
   const db = new Database(':memory:');
   migrate(db, 1);
-  const extra = [...migrations, { id: migrations.length + 1, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' }];
-  assert.deepEqual(migrate(db, 2, extra), [migrations.length + 1]);
+  const next = Math.max(...migrations.map((m) => m.id)) + 1;
+  const extra = [...migrations, { id: next, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' }];
+  assert.deepEqual(migrate(db, 2, extra), [next]);
   assert.deepEqual(migrate(db, 3, extra), []);
   db.close();
 });

@@ -9,8 +9,9 @@
  */
 import type {
   ClassRow, InterruptedRun, LossPoint, PollChoice, PollRow, RunMetrics, RunParams, RunRow, StoryModel,
-  PollVote, RunDelivery, StoryRow, Tally, VoteOutcome,
+  PollVote, RunDelivery, StoryRow, SweepRow, SweepStatus, Tally, VoteOutcome,
 } from './types.ts';
+import type { NewSweep } from './store.ts';
 import type { Place } from '../place.ts';
 
 export interface AsyncStore {
@@ -24,17 +25,24 @@ export interface AsyncStore {
   ensureClass(place: Place): Promise<ClassRow>;
   getClass(id: number): Promise<ClassRow | undefined>;
 
-  createRun(input: { classId: number; params: RunParams; teacherId: string }): Promise<RunRow>;
+  createRun(input: { classId: number; params: RunParams; teacherId: string; sweepId?: number }): Promise<RunRow>;
   getRun(id: number): Promise<RunRow | undefined>;
   markRunRunning(id: number): Promise<void>;
   completeRun(id: number, result: { metrics: RunMetrics; lossCurve: LossPoint[]; modelDir: string }): Promise<RunRow>;
   endRun(id: number, status: 'failed' | 'cancelled' | 'interrupted', error?: string): Promise<void>;
   latestDoneRun(classId: number): Promise<RunRow | undefined>;
   activeRuns(classId: number): Promise<RunRow[]>;
+  /** The class model: the run chosen with /usar unless an ordinary /train finished later (class-model.ts). */
+  classModelRun(classId: number): Promise<RunRow | undefined>;
+  chooseClassModel(classId: number, runId: number): Promise<void>;
+  createSweep(input: NewSweep): Promise<SweepRow>;
+  getSweep(id: number): Promise<SweepRow | undefined>;
+  endSweep(id: number, status: Exclude<SweepStatus, 'running'>, error?: string): Promise<SweepRow>;
+  sweepRuns(sweepId: number): Promise<RunRow[]>;
   listRuns(classId: number): Promise<RunRow[]>;
   /** Every run still queued or running, of every class (for the district's reconciler). */
   unfinishedRuns(): Promise<RunRow[]>;
-  /** Single-process start-up recovery (the embedded mode): every queued or running run becomes interrupted. */
+  /** Single-process start-up recovery (the embedded mode): every queued or running run (and running sweep) becomes interrupted. */
   recoverInterruptedRuns(): Promise<InterruptedRun[]>;
 
   // Result deliveries: exactly one front-end posts the end of a training, and another takes over if it dies.

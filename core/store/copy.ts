@@ -6,6 +6,7 @@
  * remapped), and a class that already has data in the target is refused before anything is written (a second
  * copy would duplicate it). Runs that were queued or running are copied as 'interrupted': nothing runs them there.
  * With a model store, each finished run's model folder is published there and the run points at its URI.
+ * Sweeps, the runs' sweep and the class model chosen with /usar are remapped the same way.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,7 +51,9 @@ export async function copySqliteToPostgres(options: { from: string; to: string; 
     const unknown = applied.filter((id) => !migrations.some((m) => m.id === id));
     if (unknown.length) throw new QuijoteError('BAD_CONFIG', `The SQLite store has migrations this version does not know (${unknown.join(', ')}).`, { hint: 'Update quijote-bot first.' });
     const all = (t: string) => src.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all() as Row[];
-    const data = { classes: all('classes'), runs: all('runs'), stories: all('stories'), polls: all('polls'), votes: all('votes') };
+    const data = {
+      classes: all('classes'), sweeps: applied.includes(4) ? all('sweeps') : [], runs: all('runs'), stories: all('stories'), polls: all('polls'), votes: all('votes'),
+    };
 
     await (await PostgresStore.open({ url: options.to, clock: options.clock })).close(); // the target's schema is current
     const client = new pg.Client({ connectionString: options.to });
@@ -71,7 +74,7 @@ export async function copySqliteToPostgres(options: { from: string; to: string; 
   }
 }
 
-async function copyRows(c: pg.Client, d: Record<'classes' | 'runs' | 'stories' | 'polls' | 'votes', Row[]>, models: ModelStore | null): Promise<CopyReport> {
+async function copyRows(c: pg.Client, d: Record<'classes' | 'sweeps' | 'runs' | 'stories' | 'polls' | 'votes', Row[]>, models: ModelStore | null): Promise<CopyReport> {
   const one = async (sql: string, p: unknown[]) => (await c.query(sql, p)).rows[0] as Row;
   const classIds = new Map<number, number>();
   const places = new Map<number, Place>();
@@ -90,15 +93,26 @@ async function copyRows(c: pg.Client, d: Record<'classes' | 'runs' | 'stories' |
       hint: 'Was this store copied before? Each class moves once.',
     });
   }
+  const sweepIds = new Map<number, number>();
+  for (const w of d.sweeps) {
+    const active = w.status === 'running';
+    const row = await one(`INSERT INTO sweeps (class_id, axis, sweep_values, params, prompt, status, teacher_id, error, created_at, finished_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, [
+      classIds.get(Number(w.class_id)), w.axis, w.sweep_values, w.params, w.prompt, active ? 'interrupted' : w.status, w.teacher_id,
+      active ? 'interrupted: moved to the district database while running' : w.error, w.created_at, active ? (w.finished_at ?? w.created_at) : w.finished_at,
+    ]);
+    sweepIds.set(Number(w.id), Number(row.id));
+  }
   const runIds = new Map<number, number>();
   let modelsPublished = 0;
   const modelsMissing: string[] = [];
   for (const r of d.runs) {
     const active = r.status === 'queued' || r.status === 'running';
-    const row = await one(`INSERT INTO runs (class_id, params, status, metrics, loss_curve, model_dir, teacher_id, error, created_at, started_at, finished_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`, [
+    const row = await one(`INSERT INTO runs (class_id, params, status, metrics, loss_curve, model_dir, teacher_id, error, created_at, started_at, finished_at, sweep_id)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, [
       classIds.get(Number(r.class_id)), r.params, active ? 'interrupted' : r.status, r.metrics, r.loss_curve, r.model_dir, r.teacher_id,
       active ? `interrupted: moved to the district database while ${r.status}` : r.error, r.created_at, r.started_at, active ? (r.finished_at ?? r.created_at) : r.finished_at,
+      r.sweep_id === null || r.sweep_id === undefined ? null : sweepIds.get(Number(r.sweep_id)),
     ]);
     const id = Number(row.id);
     runIds.set(Number(r.id), id);
@@ -111,6 +125,10 @@ async function copyRows(c: pg.Client, d: Record<'classes' | 'runs' | 'stories' |
         modelsMissing.push(r.model_dir);
       }
     }
+  }
+  for (const k of d.classes) { // the run chosen with /usar
+    if (k.model_run_id === null || k.model_run_id === undefined) continue;
+    await c.query('UPDATE classes SET model_run_id = $1, model_chosen_at = $2 WHERE id = $3', [runIds.get(Number(k.model_run_id)), k.model_chosen_at, classIds.get(Number(k.id))]);
   }
   const storyIds = new Map<number, number>();
   for (const s of d.stories) {

@@ -188,6 +188,51 @@ export const migrations: Migration[] = [
         delivered_at BIGINT
       );
       CREATE INDEX deliveries_pending ON deliveries (run_id) WHERE delivered_at IS NULL;
+      `,
+    },
+    {
+    // 4, not 3: main's 'result deliveries' (issue 12b) took 3 while this was written; the list stays ordered
+    id: 4,
+    name: 'sweeps and the class model chosen with /usar',
+    // A sweep's runs point at it; a class may pin its model to one run (`/usar run:#id`), chosen at a time, so that
+    // a later ordinary /train still takes over (the newer decision wins; core/store/class-model.ts).
+    sql: `
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        class_id INTEGER NOT NULL REFERENCES classes(id),
+        axis TEXT NOT NULL CHECK (axis IN ('lines','epochs','lr')),
+        sweep_values TEXT NOT NULL,
+        params TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running','done','cancelled','failed','interrupted')),
+        teacher_id TEXT NOT NULL,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX sweeps_class ON sweeps (class_id);
+      ALTER TABLE runs ADD COLUMN sweep_id INTEGER REFERENCES sweeps(id);
+      ALTER TABLE classes ADD COLUMN model_run_id INTEGER REFERENCES runs(id);
+      ALTER TABLE classes ADD COLUMN model_chosen_at INTEGER;
+    `,
+    postgres: `
+      CREATE TABLE sweeps (
+        id ${PG_ID},
+        class_id BIGINT NOT NULL REFERENCES classes(id),
+        axis TEXT NOT NULL CHECK (axis IN ('lines','epochs','lr')),
+        sweep_values TEXT NOT NULL,
+        params TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running','done','cancelled','failed','interrupted')),
+        teacher_id TEXT NOT NULL,
+        error TEXT,
+        created_at BIGINT NOT NULL,
+        finished_at BIGINT
+      );
+      CREATE INDEX sweeps_class ON sweeps (class_id);
+      ALTER TABLE runs ADD COLUMN sweep_id BIGINT REFERENCES sweeps(id);
+      ALTER TABLE classes ADD COLUMN model_run_id BIGINT REFERENCES runs(id);
+      ALTER TABLE classes ADD COLUMN model_chosen_at BIGINT;
     `,
   },
 ];

@@ -12,10 +12,11 @@ import { QuijoteError } from '../errors.ts';
 import type { AsyncStore } from './async-store.ts';
 import { ONE_ACTIVE_RUN_INDEX } from './migrations.ts';
 import { migratePostgres } from './pg-migrate.ts';
-import { activeRunBusy, toClass, toDelivery, toPoll, toRun, toStory } from './store.ts';
+import { activeRunBusy, toClass, toDelivery, toPoll, toRun, toStory, toSweep, type NewSweep } from './store.ts';
+import { pickClassModel } from './class-model.ts';
 import type {
   ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunDelivery, RunMetrics, RunParams, RunRow,
-  StoryModel, StoryRow, Tally, VoteOutcome,
+  StoryModel, StoryRow, SweepRow, SweepStatus, Tally, VoteOutcome,
 } from './types.ts';
 import type { Place } from '../place.ts';
 
@@ -111,10 +112,10 @@ export class PostgresStore implements AsyncStore {
 
   // ── training runs ─────────────────────────────────────────────────────────
 
-  async createRun(input: { classId: number; params: RunParams; teacherId: string }): Promise<RunRow> {
+  async createRun(input: { classId: number; params: RunParams; teacherId: string; sweepId?: number }): Promise<RunRow> {
     try {
-      const r = await this.one("INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES ($1, $2, 'queued', $3, $4) RETURNING *",
-        [input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now()]);
+      const r = await this.one("INSERT INTO runs (class_id, params, status, teacher_id, created_at, sweep_id) VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING *",
+        [input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now(), input.sweepId ?? null]);
       return toRun(r!);
     } catch (e) {
       const pe = e as { code?: string; constraint?: string };
@@ -152,6 +153,38 @@ export class PostgresStore implements AsyncStore {
     return (await this.all("SELECT * FROM runs WHERE class_id = $1 AND status IN ('queued','running') ORDER BY id", [classId])).map(toRun);
   }
 
+  async classModelRun(classId: number): Promise<RunRow | undefined> {
+    const c = await this.one('SELECT model_run_id, model_chosen_at FROM classes WHERE id = $1', [classId]);
+    const chosen = c && c.model_run_id !== null ? await this.getRun(Number(c.model_run_id)) : undefined;
+    const r = await this.one("SELECT * FROM runs WHERE class_id = $1 AND status = 'done' AND sweep_id IS NULL ORDER BY finished_at DESC, id DESC LIMIT 1", [classId]);
+    return pickClassModel(chosen ? { run: chosen, at: Number(c!.model_chosen_at) } : undefined, r ? toRun(r) : undefined);
+  }
+
+  async chooseClassModel(classId: number, runId: number): Promise<void> {
+    await this.pool.query('UPDATE classes SET model_run_id = $1, model_chosen_at = $2 WHERE id = $3', [runId, this.clock.now(), classId]);
+  }
+
+  async createSweep(input: NewSweep): Promise<SweepRow> {
+    const r = await this.one("INSERT INTO sweeps (class_id, axis, sweep_values, params, prompt, status, teacher_id, created_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING *",
+      [input.classId, input.axis, JSON.stringify(input.values), JSON.stringify(input.params), input.prompt, input.teacherId, this.clock.now()]);
+    return toSweep(r!);
+  }
+
+  async getSweep(id: number): Promise<SweepRow | undefined> {
+    const r = await this.one('SELECT * FROM sweeps WHERE id = $1', [id]);
+    return r ? toSweep(r) : undefined;
+  }
+
+  async endSweep(id: number, status: Exclude<SweepStatus, 'running'>, error?: string): Promise<SweepRow> {
+    const r = await this.one('UPDATE sweeps SET status = $1, error = $2, finished_at = $3 WHERE id = $4 RETURNING *', [status, error ?? null, this.clock.now(), id]);
+    if (!r) throw new QuijoteError('NOT_FOUND', `Sweep ${id} does not exist.`);
+    return toSweep(r);
+  }
+
+  async sweepRuns(sweepId: number): Promise<RunRow[]> {
+    return (await this.all('SELECT * FROM runs WHERE sweep_id = $1 ORDER BY id', [sweepId])).map(toRun);
+  }
+
   async listRuns(classId: number): Promise<RunRow[]> {
     return (await this.all('SELECT * FROM runs WHERE class_id = $1 ORDER BY id', [classId])).map(toRun);
   }
@@ -173,6 +206,7 @@ export class PostgresStore implements AsyncStore {
         const cls = await this.one('SELECT * FROM classes WHERE id = $1', [r.class_id], c);
         out.push({ run: toRun(r), class: toClass(cls!), previousStatus: String(r.previous_status) as InterruptedRun['previousStatus'] });
       }
+      await c.query("UPDATE sweeps SET status = 'interrupted', error = 'interrupted by a restart', finished_at = $1 WHERE status = 'running'", [this.clock.now()]);
       return out;
     });
   }

@@ -32,6 +32,12 @@ export class SqliteAsyncStore implements AsyncStore {
   endRun: Wrapped['endRun'] = async (id, s, e) => this.sync.endRun(id, s, e);
   latestDoneRun: Wrapped['latestDoneRun'] = async (c) => this.sync.latestDoneRun(c);
   activeRuns: Wrapped['activeRuns'] = async (c) => this.sync.activeRuns(c);
+  classModelRun: Wrapped['classModelRun'] = async (c) => this.sync.classModelRun(c);
+  chooseClassModel: Wrapped['chooseClassModel'] = async (c, r) => this.sync.chooseClassModel(c, r);
+  createSweep: Wrapped['createSweep'] = async (i) => this.sync.createSweep(i);
+  getSweep: Wrapped['getSweep'] = async (id) => this.sync.getSweep(id);
+  endSweep: Wrapped['endSweep'] = async (id, s, e) => this.sync.endSweep(id, s, e);
+  sweepRuns: Wrapped['sweepRuns'] = async (id) => this.sync.sweepRuns(id);
   listRuns: Wrapped['listRuns'] = async (c) => this.sync.listRuns(c);
   unfinishedRuns: Wrapped['unfinishedRuns'] = async () => this.sync.unfinishedRuns();
   recoverInterruptedRuns: Wrapped['recoverInterruptedRuns'] = async () => this.sync.recoverInterruptedRuns();

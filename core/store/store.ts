@@ -13,8 +13,9 @@ import { migrate } from './migrations.ts';
 import { STORE_FILE } from './paths.ts';
 import type {
   ClassRow, Clock, InterruptedRun, LossPoint, PollChoice, PollRow, PollVote, RunDelivery, RunMetrics, RunParams, RunRow,
-  RunStatus, StoryModel, StoryRow, Tally, VoteOutcome,
+  RunStatus, StoryModel, StoryRow, SweepAxis, SweepRow, SweepStatus, Tally, VoteOutcome,
 } from './types.ts';
+import { pickClassModel } from './class-model.ts';
 
 type Row = Record<string, unknown>;
 
@@ -41,8 +42,20 @@ export function toRun(r: Row): RunRow {
     createdAt: num(r.created_at),
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
+    sweepId: numOrNull(r.sweep_id),
   };
 }
+
+export function toSweep(r: Row): SweepRow {
+  return {
+    id: num(r.id), classId: num(r.class_id), axis: String(r.axis) as SweepAxis, values: json<number[]>(r.sweep_values) ?? [],
+    params: json<RunParams>(r.params) as RunParams, prompt: String(r.prompt), status: String(r.status) as SweepStatus,
+    teacherId: String(r.teacher_id), error: strOrNull(r.error), createdAt: num(r.created_at), finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+/** The input of createSweep, shared by both stores. */
+export interface NewSweep { classId: number; axis: SweepAxis; values: number[]; params: RunParams; prompt: string; teacherId: string }
 
 export function toStory(r: Row): StoryRow {
   return {
@@ -162,12 +175,12 @@ export class Store {
   // ── training runs ─────────────────────────────────────────────────────────
 
   /** Queues a new run. One active (queued or running) run per class is a database invariant: BUSY otherwise. */
-  createRun(input: { classId: number; params: RunParams; teacherId: string }): RunRow {
+  createRun(input: { classId: number; params: RunParams; teacherId: string; sweepId?: number }): RunRow {
     let info: Database.RunResult;
     try {
       info = this.db.prepare(
-        "INSERT INTO runs (class_id, params, status, teacher_id, created_at) VALUES (?, ?, 'queued', ?, ?)",
-      ).run(input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now());
+        "INSERT INTO runs (class_id, params, status, teacher_id, created_at, sweep_id) VALUES (?, ?, 'queued', ?, ?, ?)",
+      ).run(input.classId, JSON.stringify(input.params), input.teacherId, this.clock.now(), input.sweepId ?? null);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw activeRunBusy(input.classId, e);
       throw e;
@@ -202,6 +215,46 @@ export class Store {
     return r ? toRun(r) : undefined;
   }
 
+  /**
+   * The class model: the run chosen with /usar, unless an ordinary /train finished after that choice
+   * (core/store/class-model.ts). A sweep's runs count only once chosen.
+   */
+  classModelRun(classId: number): RunRow | undefined {
+    const c = this.db.prepare('SELECT model_run_id, model_chosen_at FROM classes WHERE id = ?').get(classId) as Row | undefined;
+    const chosen = c && c.model_run_id !== null ? this.getRun(num(c.model_run_id)) : undefined;
+    const r = this.db.prepare("SELECT * FROM runs WHERE class_id = ? AND status = 'done' AND sweep_id IS NULL ORDER BY finished_at DESC, id DESC LIMIT 1")
+      .get(classId) as Row | undefined;
+    return pickClassModel(chosen ? { run: chosen, at: num(c!.model_chosen_at) } : undefined, r ? toRun(r) : undefined);
+  }
+
+  /** `/usar run:#id`: pins the class model to a finished run of the class, from now on. */
+  chooseClassModel(classId: number, runId: number): void {
+    this.db.prepare('UPDATE classes SET model_run_id = ?, model_chosen_at = ? WHERE id = ?').run(runId, this.clock.now(), classId);
+  }
+
+  // ── sweeps ────────────────────────────────────────────────────────────────
+
+  createSweep(input: NewSweep): SweepRow {
+    const info = this.db.prepare("INSERT INTO sweeps (class_id, axis, sweep_values, params, prompt, status, teacher_id, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)")
+      .run(input.classId, input.axis, JSON.stringify(input.values), JSON.stringify(input.params), input.prompt, input.teacherId, this.clock.now());
+    return this.getSweep(Number(info.lastInsertRowid)) as SweepRow;
+  }
+
+  getSweep(id: number): SweepRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id) as Row | undefined;
+    return r ? toSweep(r) : undefined;
+  }
+
+  endSweep(id: number, status: Exclude<SweepStatus, 'running'>, error?: string): SweepRow {
+    this.db.prepare('UPDATE sweeps SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error ?? null, this.clock.now(), id);
+    return this.getSweep(id) as SweepRow;
+  }
+
+  /** The sweep's runs in the order they were trained. */
+  sweepRuns(sweepId: number): RunRow[] {
+    return (this.db.prepare('SELECT * FROM runs WHERE sweep_id = ? ORDER BY id').all(sweepId) as Row[]).map(toRun);
+  }
+
   /** Runs of the class still queued or running. */
   activeRuns(classId: number): RunRow[] {
     return (this.db.prepare("SELECT * FROM runs WHERE class_id = ? AND status IN ('queued','running') ORDER BY id")
@@ -226,7 +279,7 @@ export class Store {
       const rows = (this.db.prepare("SELECT * FROM runs WHERE status IN ('queued','running') ORDER BY id").all() as Row[]).map(toRun);
       const now = this.clock.now();
       const mark = this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?");
-      return rows.map((run) => {
+      const out = rows.map((run) => {
         mark.run(now, `interrupted by a restart while ${run.status}`, run.id);
         return {
           run: this.getRun(run.id) as RunRow,
@@ -234,6 +287,9 @@ export class Store {
           previousStatus: run.status as InterruptedRun['previousStatus'],
         };
       });
+      // a sweep's supervisor lives in the bot process: one left running by the previous process is over
+      this.db.prepare("UPDATE sweeps SET status = 'interrupted', error = 'interrupted by a restart', finished_at = ? WHERE status = 'running'").run(now);
+      return out;
     })();
   }
 

@@ -68,6 +68,29 @@ export interface RunRow {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** The /sweep this run is one value of (null for an ordinary /train). */
+  sweepId: number | null;
+}
+
+/** Which setting a /sweep varies. */
+export type SweepAxis = 'lines' | 'epochs' | 'lr';
+export type SweepStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+
+/** A /sweep: one training per value of `axis`, the other settings (and the seed) fixed in `params`. */
+export interface SweepRow {
+  id: number;
+  classId: number;
+  axis: SweepAxis;
+  values: number[];
+  /** The fixed settings; the axis's own entry is the first value. */
+  params: RunParams;
+  /** The prompt of the sweep's blind polls. */
+  prompt: string;
+  status: SweepStatus;
+  teacherId: string;
+  error: string | null;
+  createdAt: number;
+  finishedAt: number | null;
 }
 
 export type StoryModel = 'base' | 'finetuned';

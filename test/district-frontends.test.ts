@@ -27,6 +27,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const TEACHER_ROLE = 'Profesor';
 const LEASE_MS = 1000;
 const VOTERS = 200;
+const CONCURRENT = 25; // students clicking at the same moment (a class); all 200 vote
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 const PUBLIC_HEX = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12).toString('hex');
 
@@ -92,12 +93,14 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
   const answered = async (its: FakeInteraction[], what: string) => until(() => its.every((it) => it.callbacks.length > 0), what, 30_000);
 
   before(async () => {
+    const t0 = Date.now();
     [redis, pgServer] = await Promise.all([startRedis(), startPostgres()]);
     dbUrl = await pgServer.createDatabase();
     db = await PostgresStore.open({ url: dbUrl, clock: { now: () => Date.now() } }); // migrates before the front-ends race for it
     shared = mkdir('quijote-models-');
-    // Each poll edit waits 0-20 ms before it is applied: two front-ends editing at once land in either order.
-    fake = await FakeDiscord.start({ roles: [{ name: TEACHER_ROLE }], editDelayMs: () => Math.random() * 20 });
+    // Some edits are slow to apply (150 ms, as over a congested link): two front-ends editing at once land in
+    // either order, and an older render can land after a newer one unless the edits are serialized.
+    fake = await FakeDiscord.start({ roles: [{ name: TEACHER_ROLE }], editDelayMs: () => (Math.random() < 0.3 ? 150 : Math.random() * 5) });
     teacher = { user: fake.user('profe'), roles: [TEACHER_ROLE] };
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
     const worker = spawnChild('worker', 'test/helpers/worker-child.ts', {
@@ -105,15 +108,18 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
       WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', FAKE_STEPS: '4', FAKE_STEP_MS: '50',
     });
     await Promise.all([until(() => worker.lines.some((l) => l.event === 'ready'), 'worker ready'), startFrontEnd('fe1'), startFrontEnd('fe2')]);
+    console.log(`district set-up (Redis, PostgreSQL, a worker and two front-ends): ${Date.now() - t0} ms`);
   });
 
   after(async () => {
+    const t0 = Date.now();
     for (const p of procs) if (!dead(p)) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => (dead(p) ? null : new Promise((r) => p.child.once('exit', r)))));
     await db?.close();
     await fake?.close();
     await Promise.all([redis?.stop(), pgServer?.stop()]);
     for (const d of tmp) fs.rmSync(d, { recursive: true, force: true });
+    console.log(`district tear-down: ${Date.now() - t0} ms`);
   });
 
   test('7: SIGKILL of the front-end while it posts the results: the other one posts them, once, and one poll', async () => {
@@ -151,5 +157,70 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     assert.equal((await db.getRun(1))?.status, 'done');
     assert.ok(fe2!.lines.some((l) => l.event === 'log' && /train #1 .*delivering it here/.test(l.m)));
     console.log(`scenario 7: ${Date.now() - t0} ms from /train to the taken-over delivery checked`);
+  });
+
+  test('6: 200 students × 3 clicks across both front-ends plus double clicks, then /reveal: tally, last edit and refusals agree', async () => {
+    const fe2 = procs.find((p) => p.name === 'fe2')!;
+    const fe3 = await startFrontEnd('fe3'); // the replacement of the killed one: two live front-ends again
+    fake.useHttpInteractions([fe2.url!, fe3.url!], privateKey);
+    const pollMsg: FakeMessage = pollMessage()!;
+    const t0 = Date.now();
+    const users = Array.from({ length: VOTERS }, (_, i) => fake.user(`alumna${i}`));
+    const last = new Map<string, 'A' | 'B'>();
+    const clicks: FakeInteraction[] = [];
+    const via = new Map<string, Set<string>>(); // interaction id → endpoint, filled from the deliveries below
+    // A class's worth of students clicking at any moment (CONCURRENT at once), 200 in all, each one click after another.
+    let nextUser = 0;
+    await Promise.all(Array.from({ length: CONCURRENT }, async () => {
+      for (let i = nextUser++; i < VOTERS; i = nextUser++) await student(users[i]!, i);
+    }));
+    async function student(user: (typeof users)[number], i: number): Promise<void> {
+      for (let k = 0; k < 3; k++) {
+        const choice = (i * 7 + k * 3) % 5 < 2 ? 'A' : 'B';
+        // Every 4th student double-clicks the last choice: the two clicks go out together, one to each front-end.
+        const its = Array.from({ length: k === 2 && i % 4 === 0 ? 2 : 1 }, () => fake.click(pollMsg, `vote:1:${choice}`, { user }));
+        clicks.push(...its);
+        last.set(user.id, choice);
+        await answered(its, `the clicks of ${user.username}`);
+      }
+    }
+    const clicksMs = Date.now() - t0;
+    const latencies = clicks.map((c) => c.callbacks[0]!.at - c.createdAt).sort((x, y) => x - y);
+    for (const it of clicks) {
+      assert.equal(it.callbacks[0]!.type, 4, 'answered in the HTTP response');
+      assert.match(it.callbacks[0]!.data.content, /^(Tu voto|Voto cambiado|Ya habías votado)/);
+    }
+    const endpoints = new Map<string, Set<string>>();
+    for (const d of fake.httpDeliveries) via.set(d.interactionId, new Set([d.url]));
+    const doubles = users.filter((_, i) => i % 4 === 0).map((u) => clicks.filter((c) => c.user.id === u.id).slice(-2));
+    for (const pair of doubles) {
+      const urls = new Set(pair.flatMap((c) => [...(via.get(c.id) ?? [])]));
+      assert.equal(urls.size, 2, 'the two clicks of a double click reached different front-ends');
+    }
+    for (const c of clicks) for (const u of via.get(c.id) ?? []) endpoints.set(u, (endpoints.get(u) ?? new Set()).add(c.id));
+    assert.ok(endpoints.get(fe2.url!)!.size > VOTERS && endpoints.get(fe3.url!)!.size > VOTERS, 'both front-ends took clicks');
+
+    const expected = { A: [...last.values()].filter((c) => c === 'A').length, B: [...last.values()].filter((c) => c === 'B').length };
+    assert.deepEqual(await db.tally(1), { ...expected, total: VOTERS }, 'the database tally is each student\'s last choice');
+    for (const u of users) assert.equal(await db.getVote(1, u.id), last.get(u.id));
+    await fake.settle(300);
+    assert.ok(fake.message(pollMsg.id).content.includes(`Votos: Historia A ${expected.A} · Historia B ${expected.B}`), `the last edit shows the tally:\n${fake.message(pollMsg.id).content}`);
+
+    const rv = fake.slash('reveal', {}, teacher);
+    await fake.waitFor(() => rv.original?.content.startsWith('🔍'), { what: '/reveal answer', timeoutMs: 15_000 });
+    assert.ok(rv.original!.content.includes(`Votos: Historia A ${expected.A} · Historia B ${expected.B}.`));
+    // Students still seeing the buttons click on both front-ends: refused, nothing counted.
+    const late = [fake.click(pollMsg, 'vote:1:A', { user: users[1] }, true), fake.click(pollMsg, 'vote:1:B', { user: fake.user('tarde') }, true)];
+    await answered(late, 'the late clicks');
+    for (const it of late) assert.equal(it.callbacks[0]!.data.content, 'Esta votación ya está cerrada; gracias por participar.');
+    assert.deepEqual(new Set(late.map((it) => fake.httpDeliveries.find((d) => d.interactionId === it.id)?.url)), new Set([fe2.url, fe3.url]));
+    await fake.settle(300);
+    const closed = fake.message(pollMsg.id);
+    assert.ok(closed.content.endsWith('🔒 Votación cerrada.'), closed.content);
+    assert.ok(closed.content.includes(`Votos: Historia A ${expected.A} · Historia B ${expected.B}`), closed.content);
+    assert.deepEqual(buttonsOf(closed), []);
+    assert.deepEqual(await db.tally(1), { ...expected, total: VOTERS });
+    const edits = fake.requestsTo('PATCH', new RegExp(`^/channels/${fake.channelId}/messages/${pollMsg.id}$`)).length;
+    console.log(`scenario 6: ${clicks.length} clicks answered in ${clicksMs} ms (p50 ${latencies[latencies.length >> 1]} ms, max ${latencies.at(-1)} ms), ${edits} poll edits, ${Date.now() - t0} ms in all`);
   });
 });

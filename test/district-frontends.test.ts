@@ -105,7 +105,7 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
     const worker = spawnChild('worker', 'test/helpers/worker-child.ts', {
       ROLE: 'worker', REDIS_URL: redis.url, MODEL_STORE: pathToFileURL(shared).href, DATA_DIR: mkdir('quijote-w-'),
-      WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', FAKE_STEPS: '4', FAKE_STEP_MS: '50',
+      WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', FAKE_STEPS: '4', FAKE_STEP_MS: '50', FAKE_SLOW_LINES: '7', FAKE_SLOW_STEP_MS: '600',
     });
     await Promise.all([until(() => worker.lines.some((l) => l.event === 'ready'), 'worker ready'), startFrontEnd('fe1'), startFrontEnd('fe2')]);
     console.log(`district set-up (Redis, PostgreSQL, a worker and two front-ends): ${Date.now() - t0} ms`);
@@ -222,5 +222,24 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     assert.deepEqual(await db.tally(1), { ...expected, total: VOTERS });
     const edits = fake.requestsTo('PATCH', new RegExp(`^/channels/${fake.channelId}/messages/${pollMsg.id}$`)).length;
     console.log(`scenario 6: ${clicks.length} clicks answered in ${clicksMs} ms (p50 ${latencies[latencies.length >> 1]} ms, max ${latencies.at(-1)} ms), ${edits} poll edits, ${Date.now() - t0} ms in all`);
+  });
+
+  test('/status and /cancel on the front-end that did not start the training see it and stop it', async () => {
+    const fe2 = procs.find((p) => p.name === 'fe2')!;
+    const fe3 = procs.find((p) => p.name === 'fe3')!;
+    fake.useHttpInteractions([fe2.url!], privateKey);
+    const tr = fake.slash('train', { lines: 7 }, teacher); // 4 steps of 600 ms on the worker
+    await fake.waitFor(() => tr.original?.content.startsWith('Entrenamiento #2 aceptado'), { what: '/train #2 accepted', timeoutMs: 15_000 });
+    for (const t1 = Date.now(); (await db.getRun(2))?.status !== 'running'; await sleep(20)) assert.ok(Date.now() - t1 < 15_000, 'run #2 starts');
+    fake.useHttpInteractions([fe3.url!], privateKey);
+    const st = fake.slash('status', {}, { user: fake.user('curiosa') });
+    await fake.waitFor(() => st.original?.content, { what: '/status on front-end 3', timeoutMs: 15_000 });
+    assert.match(st.original!.content, /En marcha: .*7 líneas/, st.original!.content);
+    const cn = fake.slash('cancel', {}, teacher);
+    await fake.waitFor(() => cn.original?.content, { what: '/cancel on front-end 3', timeoutMs: 15_000 });
+    assert.match(cn.original!.content, /^Cancelado: .*7 líneas/, cn.original!.content);
+    await fake.waitFor(() => channelPosts().some((m) => m.content === '🛑 Entrenamiento #2 cancelado.'), { what: 'the progress message says cancelled', timeoutMs: 15_000 });
+    for (const t1 = Date.now(); (await db.getRun(2))?.status !== 'cancelled'; await sleep(20)) assert.ok(Date.now() - t1 < 15_000, 'run #2 is cancelled in the store');
+    assert.ok(!channelPosts().some((m) => m.content.includes('7 líneas del Quijote')), 'no results for a cancelled run');
   });
 });

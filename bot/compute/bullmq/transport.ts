@@ -17,7 +17,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../commands/types.ts';
 import { createComputeClient, type ComputeTransport } from '../../../core/jobs/client.ts';
-import { parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobKind, type JobResultByKind } from '../../../core/jobs/protocol.ts';
+import { infoOf, parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobInfo, type JobKind, type JobRequest, type JobResultByKind } from '../../../core/jobs/protocol.ts';
 import type { ComputeClient, QueuedJobOutcome } from '../../../core/jobs/types.ts';
 import type { Clock } from '../../../core/store/types.ts';
 import { modelKeyOf } from '../../../core/modelstore/engine.ts';
@@ -105,6 +105,11 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
 
   async function reconcileOne(jobId: string, q: QueueName): Promise<void> {
     const job = await Job.fromId(queues[q], jobId);
+    if (!job && (await conn.exists(cancelKey(jobId)))) {
+      // removed while waiting by a cancel, possibly from another front-end
+      finish(jobId, { type: 'cancelled', jobId, at: o.clock.now() });
+      return;
+    }
     if (!job) {
       finish(jobId, { type: 'failed', jobId, at: o.clock.now(), error: { code: 'INTERNAL', message: `Job ${jobId} is no longer in the queue.`, hint: 'Try again.' } });
       return;
@@ -162,6 +167,20 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
     onDown: () => undefined,
     onUp: () => undefined,
     reconcile,
+    async sharedActive() {
+      const out: JobInfo[] = [];
+      for (const q of [QUEUES.train, QUEUES.gpu]) {
+        for (const [states, status] of [[['active'], 'running'], [['waiting', 'prioritized', 'delayed'], 'queued']] as const) {
+          for (const j of await queues[q].getJobs([...states], 0, 500)) {
+            const request = j?.data as JobRequest | undefined;
+            if (!j?.id || !request?.owner || !request.place) continue;
+            out.push({ ...infoOf(request), status, ...(j.processedOn ? { startedAt: j.processedOn } : {}) });
+          }
+        }
+      }
+      const running = out.filter((i) => i.status === 'running').sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
+      return [...running, ...out.filter((i) => i.status === 'queued').sort((a, b) => a.createdAt - b.createdAt)];
+    },
     async jobOutcome(jobId) {
       for (const q of [QUEUES.train, QUEUES.gpu]) {
         const job = await Job.fromId(queues[q], jobId);

@@ -89,7 +89,8 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
 
   const dead = (p: Proc) => p.child.exitCode !== null || p.child.signalCode !== null;
   const channelPosts = () => fake.messages().filter((m) => !m.interactionId && !m.ephemeral);
-  const pollMessage = () => channelPosts().find((m) => buttonsOf(m).some((b) => b.custom_id === 'vote:1:A'));
+  const pollOf = (id: number) => channelPosts().find((m) => buttonsOf(m).some((b) => b.custom_id === `vote:${id}:A`));
+  const pollMessage = () => pollOf(1);
   const answered = async (its: FakeInteraction[], what: string) => until(() => its.every((it) => it.callbacks.length > 0), what, 30_000);
 
   before(async () => {
@@ -105,7 +106,7 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     await deployCommands({ token: fake.token, appId: fake.appId, guildId: fake.guildId, commands, rest: { api: fake.api } });
     const worker = spawnChild('worker', 'test/helpers/worker-child.ts', {
       ROLE: 'worker', REDIS_URL: redis.url, MODEL_STORE: pathToFileURL(shared).href, DATA_DIR: mkdir('quijote-w-'),
-      WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', FAKE_STEPS: '4', FAKE_STEP_MS: '50', FAKE_SLOW_LINES: '7', FAKE_SLOW_STEP_MS: '600',
+      WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', FAKE_STEPS: '4', FAKE_STEP_MS: '50', FAKE_SLOW_LINES: '7', FAKE_SLOW_STEP_MS: '600', FAKE_SLOW_STEPS: '8',
     });
     await Promise.all([until(() => worker.lines.some((l) => l.event === 'ready'), 'worker ready'), startFrontEnd('fe1'), startFrontEnd('fe2')]);
     console.log(`district set-up (Redis, PostgreSQL, a worker and two front-ends): ${Date.now() - t0} ms`);
@@ -228,7 +229,7 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     const fe2 = procs.find((p) => p.name === 'fe2')!;
     const fe3 = procs.find((p) => p.name === 'fe3')!;
     fake.useHttpInteractions([fe2.url!], privateKey);
-    const tr = fake.slash('train', { lines: 7 }, teacher); // 4 steps of 600 ms on the worker
+    const tr = fake.slash('train', { lines: 7 }, teacher); // 8 steps of 600 ms on the worker
     await fake.waitFor(() => tr.original?.content.startsWith('Entrenamiento #2 aceptado'), { what: '/train #2 accepted', timeoutMs: 15_000 });
     for (const t1 = Date.now(); (await db.getRun(2))?.status !== 'running'; await sleep(20)) assert.ok(Date.now() - t1 < 15_000, 'run #2 starts');
     fake.useHttpInteractions([fe3.url!], privateKey);
@@ -241,5 +242,32 @@ describe('district: two front-end processes on PostgreSQL and Redis', { ...serve
     await fake.waitFor(() => channelPosts().some((m) => m.content === '🛑 Entrenamiento #2 cancelado.'), { what: 'the progress message says cancelled', timeoutMs: 15_000 });
     for (const t1 = Date.now(); (await db.getRun(2))?.status !== 'cancelled'; await sleep(20)) assert.ok(Date.now() - t1 < 15_000, 'run #2 is cancelled in the store');
     assert.ok(!channelPosts().some((m) => m.content.includes('7 líneas del Quijote')), 'no results for a cancelled run');
+  });
+
+  test('the front-end running a training dies: the other one edits its progress at the interval and posts its end once', async () => {
+    const fe2 = procs.find((p) => p.name === 'fe2')!;
+    const fe3 = procs.find((p) => p.name === 'fe3')!;
+    fake.useHttpInteractions([fe2.url!], privateKey);
+    const tr = fake.slash('train', { lines: 7 }, teacher); // 8 steps of 600 ms
+    await fake.waitFor(() => tr.original?.content.startsWith('Entrenamiento #3 aceptado'), { what: '/train #3 accepted', timeoutMs: 15_000 });
+    const progress = await fake.waitFor(() => channelPosts().find((m) => m.content.startsWith('🏋️ Entrenamiento #3') && /Paso [12]\/8/.test(m.content)), { what: 'progress of #3 at step 1', timeoutMs: 15_000 });
+    fake.useHttpInteractions([fe3.url!], privateKey);
+    fe2.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const seen = new Set<string>();
+    await until(() => {
+      const step = /Paso (\d)\/8/.exec(fake.message(progress.id).content)?.[1];
+      if (step) seen.add(step);
+      return fake.message(progress.id).content.startsWith('✅ Entrenamiento #3');
+    }, 'the progress message of #3 ends done');
+    const after = [...seen].map(Number).filter((n) => n >= 5);
+    assert.ok(after.length >= 2, `front-end 3 kept editing the progress (steps seen: ${[...seen].join(', ')})`);
+    await fake.waitFor(() => pollOf(2), { what: 'the poll of #3', timeoutMs: 20_000 });
+    await sleep(2 * LEASE_MS);
+    assert.equal(channelPosts().filter((m) => m.content.includes('afinado con 7 líneas')).length, 1, 'one results post');
+    assert.equal(channelPosts().filter((m) => buttonsOf(m).some((b) => b.custom_id === 'vote:2:A')).length, 1, 'one poll');
+    assert.equal((await db.getDelivery(3))?.claimedBy, fe3.id);
+    assert.equal((await db.getRun(3))?.status, 'done');
+    console.log(`progress take-over: front-end 3 edited steps ${after.join(', ')}; ${Date.now() - killedAt} ms from SIGKILL to the poll`);
   });
 });

@@ -50,16 +50,17 @@ export async function claimDelivery(s: Services, runId: number): Promise<Deliver
   let state = got;
   let held = true;
   let finished = false;
-  const lose = (why: string) => {
+  /** `taken`: the store says another front-end holds it now (else a renewal was refused). */
+  const lose = (taken: boolean) => {
     if (!held) return;
     held = false;
     clearInterval(timer);
     here(s).delete(runId);
-    s.logger.warn(`train #${runId}: ${why}; the front-end holding it now posts the rest`);
+    s.logger.warn(`train #${runId}: ${taken ? 'another front-end took over the delivery' : 'lost the delivery claim'}; the front-end holding it now posts the rest`);
   };
   const timer = setInterval(() => {
     s.store.renewDelivery(runId, s.frontEndId, leaseMs).then(
-      (ok) => { if (!ok && !finished) lose('lost the delivery claim'); },
+      (ok) => { if (!ok && !finished) lose(false); },
       (e: unknown) => s.logger.warn(`train #${runId}: could not renew the delivery claim: ${message(e)}`),
     );
   }, Math.max(20, Math.floor(leaseMs / 3)));
@@ -72,13 +73,13 @@ export async function claimDelivery(s: Services, runId: number): Promise<Deliver
       if (!held) return;
       if (await s.store.recordDelivery(runId, s.frontEndId, step)) {
         state = { ...state, ...(step.resultsMessageId ? { resultsMessageId: step.resultsMessageId } : {}), ...(step.pollId ? { pollId: step.pollId } : {}) };
-      } else lose('another front-end took over the delivery');
+      } else lose(true);
     },
     async finish() {
       finished = true;
       clearInterval(timer);
       here(s).delete(runId);
-      if (held && !(await s.store.finishDelivery(runId, s.frontEndId))) lose('another front-end took over the delivery');
+      if (held && !(await s.store.finishDelivery(runId, s.frontEndId))) lose(true);
     },
   };
 }

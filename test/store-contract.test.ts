@@ -239,7 +239,7 @@ for (const backend of [sqlite, postgres]) {
       assert.ok(log.join(' ') === 'a+ a- b+ b-' || log.join(' ') === 'b+ b- a+ a-', log.join(' '));
       log.length = 0;
       await Promise.all([hold(s1, 2, 'c', 60), hold(s2, 3, 'd', 10)]);
-      if (backend.name === 'postgres') assert.deepEqual(log, ['c+', 'd+', 'd-', 'c-'], 'two polls do not wait for each other');
+      if (backend.name === 'postgres') assert.deepEqual(log.slice(0, 2).sort(), ['c+', 'd+'], `two polls do not wait for each other: ${log.join(' ')}`);
       await assert.rejects(s1.withPollLock(1, async () => { throw new Error('boom'); }), /boom/);
       assert.equal(await s2.withPollLock(1, async () => 'free again'), 'free again');
     });

@@ -14,12 +14,19 @@ import type { Logger, Place, PlatformRuntime, Services } from '../commands/types
 import { reconcileRuns } from '../core/jobs/reconciler.ts';
 import type { QueuedJobOutcome } from '../core/jobs/types.ts';
 import type { Platform } from '../core/place.ts';
+import type { TrainProgress } from '../core/engine.ts';
 import type { Clock } from '../core/store/types.ts';
+import { createProgressReporter, renderProgress, type ProgressReporter } from '../commands/progress.ts';
+import type { DeliveryClaim } from '../commands/delivery.ts';
 
 export interface DistrictLoopOptions {
   services: Services;
   runtimes: Partial<Record<Platform, PlatformRuntime>>;
-  queue: { liveRunKeys(): Promise<Set<string>>; jobOutcome(jobId: string): Promise<QueuedJobOutcome> };
+  queue: {
+    liveRunKeys(): Promise<Set<string>>;
+    jobOutcome(jobId: string): Promise<QueuedJobOutcome>;
+    followProgress(jobId: string, listener: (progress: TrainProgress) => void): () => void;
+  };
   clock: Clock;
   logger: Logger;
   locale: Locale;
@@ -47,6 +54,8 @@ export function startDistrictLoop(o: DistrictLoopOptions): DistrictLoop {
   const graceMs = o.graceMs ?? lease;
   const reconcileMs = o.reconcileMs ?? 60_000;
   const inFlight = new Map<number, Promise<void>>();
+  /** Live trainings whose front-end died: this one holds their claim and edits their progress until they end. */
+  const following = new Map<number, { claim: DeliveryClaim; progress: ProgressReporter; stop(): void }>();
   let lastReconcile = -Infinity;
   let running: Promise<void> | null = null;
 
@@ -57,10 +66,20 @@ export function startDistrictLoop(o: DistrictLoopOptions): DistrictLoop {
     const finished = new Set<number>();
     const now = o.clock.now();
     for (const d of await s.store.pendingDeliveries()) {
-      if (inFlight.has(d.runId) || deliveringInThisProcess(s, d.runId)) continue;
-      if (d.claimedBy === s.frontEndId) continue;
+      if (inFlight.has(d.runId)) continue;
+      let followed = following.get(d.runId);
+      if (followed && !followed.claim.held) {
+        following.delete(d.runId);
+        followed.stop();
+        followed = undefined;
+      }
+      if (!followed && (deliveringInThisProcess(s, d.runId) || d.claimedBy === s.frontEndId)) continue;
       const outcome = await o.queue.jobOutcome(d.jobId);
-      if (outcome.state === 'live') continue;
+      const lapsed = d.claimedBy !== null && d.leaseUntil !== null && d.leaseUntil < now;
+      if (outcome.state === 'live') {
+        if (!followed && lapsed) await follow(d.runId);
+        continue;
+      }
       const run = await s.store.getRun(d.runId);
       if (!run) continue;
       if (outcome.state === 'missing') {
@@ -72,21 +91,41 @@ export function startDistrictLoop(o: DistrictLoopOptions): DistrictLoop {
         continue;
       }
       finished.add(d.runId);
-      if (d.claimedBy !== null && d.leaseUntil !== null && d.leaseUntil >= now) continue; // its holder is alive
-      if (d.claimedBy === null && now - outcome.finishedOn < graceMs) continue; // the submitting front-end's turn
+      if (followed) following.delete(d.runId), followed.stop();
+      else if (d.claimedBy !== null && !lapsed) continue; // its holder is alive
+      else if (d.claimedBy === null && now - outcome.finishedOn < graceMs) continue; // the submitting front-end's turn
       const cls = await s.store.getClass(run.classId);
       const runtime = cls ? o.runtimes[cls.platform] : undefined;
       if (!cls || !runtime) continue; // another front-end serves that platform
-      const claim = await claimDelivery(s, d.runId);
+      const claim = followed?.claim.held ? followed.claim : await claimDelivery(s, d.runId);
       if (!claim) continue;
       const place = placeOf(cls);
       o.logger.warn(`train #${run.id} in ${placeLabel(place)}: its job ended with nobody delivering it${d.claimedBy ? ` (${d.claimedBy} stopped renewing its claim)` : ''}; delivering it here`);
-      const work = deliverTakenOver(s, { place, post: (m) => runtime.post(place, m), edit: (id, m) => runtime.edit(place.channelId, id, m) }, claim, run, outcome as FinishedTrainJob)
+      const work = deliverTakenOver(s, { place, post: (m) => runtime.post(place, m), edit: (id, m) => runtime.edit(place.channelId, id, m) }, claim, run, outcome as FinishedTrainJob, followed?.progress)
         .catch((e: unknown) => o.logger.error(`train #${run.id}: taking over its delivery failed`, e))
         .finally(() => inFlight.delete(d.runId));
       inFlight.set(d.runId, work);
     }
     return finished;
+  }
+
+  /** Takes over a live training's progress message (its front-end stopped renewing the claim). */
+  async function follow(runId: number): Promise<void> {
+    const run = await s.store.getRun(runId);
+    const cls = run ? await s.store.getClass(run.classId) : undefined;
+    const runtime = cls ? o.runtimes[cls.platform] : undefined;
+    if (!run || !cls || !runtime) return;
+    const claim = await claimDelivery(s, runId);
+    if (!claim) return;
+    const id = claim.state.progressMessageId;
+    const progress = createProgressReporter({
+      handle: { id: id ?? '', edit: async (m) => { if (id && claim.held) await runtime.edit(cls.channelId, id, m); } },
+      clock: o.clock, intervalMs: s.config.progressIntervalMs, logger: o.logger,
+      render: (p) => ({ text: renderProgress(s, { id: run.id, lines: run.params.lines }, p) }),
+    });
+    const unfollow = o.queue.followProgress(claim.state.jobId, (p) => { if (claim.held) progress.update(p); });
+    following.set(runId, { claim, progress, stop: unfollow });
+    o.logger.warn(`train #${run.id} in ${placeLabel(placeOf(cls))}: its front-end stopped renewing its claim while it trained; this front-end edits its progress and will post its end`);
   }
 
   async function reconcile(finished: Set<number>): Promise<void> {
@@ -134,6 +173,7 @@ export function startDistrictLoop(o: DistrictLoopOptions): DistrictLoop {
     async stop() {
       // deliveries still posting are not waited for: their claims lapse and another front-end finishes them
       clearInterval(timer);
+      for (const f of following.values()) f.stop();
       await running;
     },
   };

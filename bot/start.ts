@@ -221,8 +221,8 @@ export async function startBot(o: StartBotOptions): Promise<StartBotResult> {
   // with the queue (bot/district-loop.ts).
   let loop: DistrictLoop | undefined;
   const bull = (compute as { transport?: Partial<BullTransport> }).transport;
-  if (district && bull?.liveRunKeys && bull.jobOutcome) {
-    const queue = { liveRunKeys: bull.liveRunKeys.bind(bull), jobOutcome: bull.jobOutcome.bind(bull) };
+  if (district && bull?.liveRunKeys && bull.jobOutcome && bull.followProgress) {
+    const queue = { liveRunKeys: bull.liveRunKeys.bind(bull), jobOutcome: bull.jobOutcome.bind(bull), followProgress: bull.followProgress.bind(bull) };
     loop = (await import('./district-loop.ts')).startDistrictLoop({ services, runtimes, queue, clock, logger, locale });
   }
 

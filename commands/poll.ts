@@ -95,7 +95,9 @@ export async function refreshPollMessage(services: Services, pollId: number, han
   }
   if (!target) return;
   const message = target;
-  return services.pollMessages.request(pollId, async () => {
+  // The store's poll lock serializes the read and the edit across front-ends: the message always ends with the
+  // state the last edit read, never with an older render that landed later.
+  return services.pollMessages.request(pollId, () => services.store.withPollLock(pollId, async () => {
     const poll = await services.store.getPoll(pollId);
     if (!poll) return;
     const { a, b } = await pollStories(services, poll);
@@ -105,7 +107,7 @@ export async function refreshPollMessage(services: Services, pollId: number, han
       services.logger.warn(`poll #${pollId}: could not update its message: ${e instanceof Error ? e.message : String(e)}`);
       throw e; // the editor tries again unless a newer edit is already waiting
     }
-  });
+  }));
 }
 
 export interface BlindPollRequest {

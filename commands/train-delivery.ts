@@ -11,6 +11,7 @@ import { runMetricsOf, type RunRow } from '../core/store/types.ts';
 import type { DeliveryClaim } from './delivery.ts';
 import { formatDuration } from './messages.ts';
 import { errorDetail } from './respond.ts';
+import type { ProgressReporter } from './progress.ts';
 import { pruneClassRuns } from './runs-cleanup.ts';
 import { announceResults, openPoll, type RunChannel } from './train.ts';
 import type { MessageHandle, OutgoingMessage, Place, Services } from './types.ts';
@@ -24,11 +25,13 @@ export interface ClassChannel {
 
 export type FinishedTrainJob = Exclude<QueuedJobOutcome<'train'>, { state: 'live' } | { state: 'missing' }>;
 
-export async function deliverTakenOver(s: Services, channel: ClassChannel, claim: DeliveryClaim, run: RunRow, job: FinishedTrainJob): Promise<void> {
+/** `progress`: the reporter this front-end edited the progress message with while it followed the training, if it did. */
+export async function deliverTakenOver(s: Services, channel: ClassChannel, claim: DeliveryClaim, run: RunRow, job: FinishedTrainJob, progress?: ProgressReporter): Promise<void> {
   const t = s.t;
   const editProgress = async (text: string) => {
     const id = claim.state.progressMessageId;
     if (!id || !claim.held) return;
+    if (progress) return progress.finish({ text }); // after the edits it still has in flight
     await channel.edit(id, { text }).catch((e: unknown) => s.logger.warn(`train #${run.id}: could not edit the progress message: ${e instanceof Error ? e.message : String(e)}`));
   };
   const active = run.status === 'queued' || run.status === 'running';

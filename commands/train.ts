@@ -178,6 +178,11 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
   const { lines, epochs, lr } = run.params;
   const ch: RunChannel = { place: ctx.place, services: s, post: (m) => ctx.post(m), ownerName: ctx.user.displayName };
   const delivery = trackDelivery(s, run.id, job.info.id, progressHandle.id);
+  // The claim is taken now and renewed for the whole run: its holder edits the progress message and posts the end.
+  // If this front-end dies, another one takes both over (bot/district-loop.ts); if it lost the claim, it stops.
+  let holding: DeliveryClaim | undefined;
+  let mayEdit = true;
+  delivery.claim().then((c) => { holding = c; mayEdit = c !== undefined; }, () => undefined);
   const reporter = createProgressReporter({
     handle: progressHandle,
     clock: s.clock,
@@ -191,7 +196,7 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
     started = s.store.markRunRunning(run.id).catch((e: unknown) => s.logger.error(`train #${run.id}: could not mark it running`, e));
     s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
   });
-  job.onProgress((p) => reporter.update(p));
+  job.onProgress((p) => { if (mayEdit && holding?.held !== false) reporter.update(p); });
   // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
   let early: Promise<MessageHandle | undefined> | undefined;
   job.onSaved(({ modelDir }) => {

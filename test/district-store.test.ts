@@ -11,11 +11,15 @@ import { after, test } from 'node:test';
 import { startBot, type PlatformStarter } from '../bot/start.ts';
 import { train } from '../commands/train.ts';
 import { vote } from '../commands/vote.ts';
+import { refreshPollMessage } from '../commands/poll.ts';
+import { createServices } from '../bot/services.ts';
+import { loadConfig } from '../config/index.ts';
+import { createRng } from '../core/sample/rng.ts';
 import type { Services } from '../commands/types.ts';
 import { createLocalCompute } from '../core/jobs/local-transport.ts';
 import { PostgresStore } from '../core/store/postgres.ts';
 import { FakeEngine } from './helpers/fake-engine.ts';
-import { buttonContext, commandContext, FakeChannel, ManualClock, PLACE, settle, STUDENT, until } from './helpers/fake-context.ts';
+import { buttonContext, commandContext, FakeChannel, ManualClock, PLACE, RecordingLogger, settle, STUDENT, until } from './helpers/fake-context.ts';
 import { serverTest, startPostgres, type PostgresServer } from './helpers/servers.ts';
 
 const DISCORD = { DISCORD_TOKEN: 'token-for-tests', DISCORD_APP_ID: '123456789012345678' };
@@ -84,4 +88,47 @@ test('an unreachable DATABASE_URL stops the start with what to check, never the 
   assert.match(text, /127\.0\.0\.1:1\/quijote/);
   assert.match(text, /DATABASE_URL/);
   assert.doesNotMatch(text, /secreto/);
+});
+
+test('poll edits from two front-ends are serialized: a slow older edit never lands over a newer one', serverTest('postgres'), async () => {
+  server ??= await startPostgres();
+  const url = await server.createDatabase();
+  const clock = { now: () => Date.now() };
+  const config = loadConfig({ DATA_DIR: ':memory:', POLL_LIVE_SPLIT: '1' });
+  const frontEnd = async (name: string) => {
+    const store = await PostgresStore.open({ url, clock });
+    const engine = new FakeEngine();
+    return createServices({ config, compute: createLocalCompute(engine, clock), text: engine, store, clock, random: createRng(1), logger: new RecordingLogger(), frontEndId: name });
+  };
+  const [a, b] = [await frontEnd('fe1'), await frontEnd('fe2')];
+  try {
+    const cls = await a.store.ensureClass(PLACE);
+    const run = await a.store.createRun({ classId: cls.id, params: { lines: 5, epochs: 1, lr: 1e-4 }, teacherId: 'p' });
+    const sa = await a.store.createStory({ classId: cls.id, runId: run.id, model: 'base', prompt: 'P', text: 'uno.', seed: 1 });
+    const sb = await a.store.createStory({ classId: cls.id, runId: run.id, model: 'finetuned', prompt: 'P', text: 'dos.', seed: 1 });
+    const poll = await a.store.createPoll({ classId: cls.id, runId: run.id, prompt: 'P', storyAId: sa.id, storyBId: sb.id, finetunedChoice: 'B', createdBy: 'p' });
+    await a.store.setPollMessage(poll.id, PLACE.channelId, 'M1');
+    // One message, seen by both front-ends; front-end 1's first edit is slow to land (a congested link).
+    const landed: string[] = [];
+    let slow = true;
+    const handle = (who: string) => ({
+      id: 'M1',
+      edit: async (m: { text: string }) => {
+        const line = /Votos: Historia A \d+ · Historia B \d+/.exec(m.text)![0];
+        if (who === 'fe1' && slow) { slow = false; await new Promise((r) => setTimeout(r, 300)); }
+        landed.push(`${who} ${line}`);
+      },
+    });
+    a.pollMessages.remember(poll.id, handle('fe1'));
+    b.pollMessages.remember(poll.id, handle('fe2'));
+    await a.store.castVote(poll.id, 'u1', 'A');
+    const first = refreshPollMessage(a, poll.id); // reads A 1 · B 0, then takes 300 ms to land
+    await new Promise((r) => setTimeout(r, 50));
+    await b.store.castVote(poll.id, 'u2', 'B');
+    await Promise.all([first, refreshPollMessage(b, poll.id)]);
+    assert.deepEqual(landed, ['fe1 Votos: Historia A 1 · Historia B 0', 'fe2 Votos: Historia A 1 · Historia B 1'], 'the newer edit waited for the older one');
+  } finally {
+    await a.store.close();
+    await b.store.close();
+  }
 });

@@ -40,14 +40,16 @@ export interface DiscordBot extends PlatformRuntime {
 /** Posting and editing outside an interaction (restart notices, polls posted before a restart), with the bot token. */
 export function channelIO(client: Client<true>): Pick<PlatformRuntime, 'post' | 'edit'> {
   const textChannel = async (id: string) => {
-    const channel = await client.channels.fetch(id);
+    // allowUnknownGuild: an HTTP-interactions front-end has no Gateway, so it caches no guild
+    const channel = await client.channels.fetch(id, { allowUnknownGuild: true });
     if (!channel || !channel.isTextBased() || !('send' in channel)) throw new Error(`channel ${id} cannot receive messages`);
     return channel;
   };
   return {
     async post(place, msg) {
-      const sent = await (await textChannel(place.channelId)).send(toPayload(msg));
-      return { id: sent.id, edit: async (next) => void (await sent.edit(toEditPayload(next))) };
+      const channel = await textChannel(place.channelId);
+      const sent = await channel.send(toPayload(msg));
+      return { id: sent.id, edit: async (next) => void (await channel.messages.edit(sent.id, toEditPayload(next))) };
     },
     async edit(channelId, messageId, msg) {
       await (await textChannel(channelId)).messages.edit(messageId, toEditPayload(msg));

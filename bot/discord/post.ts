@@ -63,5 +63,6 @@ export async function postToChannel(i: Repliable, msg: OutgoingMessage, texts: A
   } catch (e) {
     throw explainPostFailure(i, e, texts, Boolean(msg.image));
   }
-  return { id: sent.id, edit: async (next) => void (await retryNetwork(() => sent.edit(toEditPayload(next)), log)) };
+  // edited through the channel: with HTTP interactions the client caches no guild, and the message's own channel is null
+  return { id: sent.id, edit: async (next) => void (await retryNetwork(() => channel.messages.edit(sent.id, toEditPayload(next)), log)) };
 }

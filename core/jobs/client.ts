@@ -25,6 +25,11 @@ export interface ComputeTransport {
   /** Compute is (back) up and accepts commands: jobs still waiting are sent again. */
   onUp(listener: () => void): void;
   close(): Promise<void>;
+  /**
+   * A shared queue (BullMQ) answers for every front-end's jobs: those not finished, running first. Then
+   * active(), queuedCount() and cancel() see the jobs other front-ends submitted too, and a cancel reaches them.
+   */
+  sharedActive?(): Promise<JobInfo[]>;
 }
 
 export interface ComputeClientOptions {
@@ -164,6 +169,12 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
 
     async cancel(id) {
       const entry = entries.get(id);
+      if (!entry && transport.sharedActive) {
+        // another front-end's job: the queue takes the cancel to whichever worker holds it
+        if (!(await transport.sharedActive()).some((i) => i.id === id)) return false;
+        transport.send({ type: 'cancel', jobId: id });
+        return true;
+      }
       if (!entry || entry.cancelRequested) return false;
       entry.cancelRequested = true;
       transport.send({ type: 'cancel', jobId: id });
@@ -184,11 +195,17 @@ export function createComputeClient(o: ComputeClientOptions): ComputeClient {
     },
 
     async active() {
-      return activeInfos().filter((i) => !entries.get(i.id)?.cancelRequested);
+      const mine = activeInfos().filter((i) => !entries.get(i.id)?.cancelRequested);
+      if (!transport.sharedActive) return mine;
+      const others = (await transport.sharedActive()).filter((i) => !entries.has(i.id));
+      const all = [...mine, ...others];
+      return [...all.filter((i) => i.status === 'running'), ...all.filter((i) => i.status === 'queued')];
     },
 
     async queuedCount() {
-      return [...entries.values()].filter((e) => e.info.status === 'queued').length;
+      const mine = [...entries.values()].filter((e) => e.info.status === 'queued').length;
+      if (!transport.sharedActive) return mine;
+      return mine + (await transport.sharedActive()).filter((i) => i.status === 'queued' && !entries.has(i.id)).length;
     },
 
     describe: () => (download && o.downloadStatus ? `${o.downloadStatus(download)} ${engine}` : engine),

@@ -14,10 +14,15 @@ const say = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(
 const config = loadConfig(process.env);
 const stepMs = Number(process.env.FAKE_STEP_MS ?? 100);
 const block = new Int32Array(new SharedArrayBuffer(4));
-const fake = new FakeEngine({ steps: Number(process.env.FAKE_STEPS ?? 8), onStep: (n) => { Atomics.wait(block, 0, 0, stepMs); say({ event: 'step', n }); } });
+// FAKE_SLOW_LINES: a training of exactly that many lines takes FAKE_SLOW_STEPS steps of FAKE_SLOW_STEP_MS (long enough to act on it).
+let currentStepMs = stepMs;
+const fake = new FakeEngine({ steps: Number(process.env.FAKE_STEPS ?? 8), onStep: (n) => { Atomics.wait(block, 0, 0, currentStepMs); say({ event: 'step', n }); } });
 const engine: Engine = {
   async train(params, outDir, options) {
     say({ event: 'train-start', outDir });
+    const slow = params.lines === Number(process.env.FAKE_SLOW_LINES);
+    currentStepMs = slow ? Number(process.env.FAKE_SLOW_STEP_MS ?? stepMs) : stepMs;
+    fake.steps = slow ? Number(process.env.FAKE_SLOW_STEPS ?? process.env.FAKE_STEPS ?? 8) : Number(process.env.FAKE_STEPS ?? 8);
     const r = await fake.train(params, outDir, options);
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'adapter_config.json'), JSON.stringify({ r: 8, by: process.pid }));

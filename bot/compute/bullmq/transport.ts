@@ -17,8 +17,9 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../commands/types.ts';
 import { createComputeClient, type ComputeTransport } from '../../../core/jobs/client.ts';
-import { parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobKind, type JobResultByKind } from '../../../core/jobs/protocol.ts';
+import { infoOf, parseComputeEvent, type ComputeCommand, type ComputeEvent, type JobInfo, type JobKind, type JobRequest, type JobResultByKind } from '../../../core/jobs/protocol.ts';
 import type { ComputeClient, QueuedJobOutcome } from '../../../core/jobs/types.ts';
+import type { TrainProgress } from '../../../core/engine.ts';
 import type { Clock } from '../../../core/store/types.ts';
 import { modelKeyOf } from '../../../core/modelstore/engine.ts';
 import { describeRedisUrl, redisConnection } from './redis.ts';
@@ -39,6 +40,8 @@ export interface BullTransport extends ComputeTransport {
   liveRunKeys(recentMs?: number): Promise<Set<string>>;
   /** Any job's outcome as the queue keeps it, whichever front-end submitted it (result deliveries take-over). */
   jobOutcome(jobId: string): Promise<QueuedJobOutcome>;
+  /** The progress of any job, whichever front-end submitted it (a front-end that took over its delivery). */
+  followProgress(jobId: string, listener: (progress: TrainProgress) => void): () => void;
 }
 
 const WAITING_STATES = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
@@ -58,6 +61,7 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
   /** Jobs this front-end submitted and still awaits → their queue. */
   const awaited = new Map<string, QueueName>();
   const startedSent = new Set<string>();
+  const followers = new Map<string, Set<(p: TrainProgress) => void>>();
   let closed = false;
 
   const emit = (event: ComputeEvent) => {
@@ -92,7 +96,9 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
     ready.push(ev.waitUntilReady().then(() => undefined));
     ev.on('active', ({ jobId }) => started(jobId));
     ev.on('progress', ({ jobId, data }) => {
-      if (awaited.has(jobId) && typeof data === 'object' && data !== null) emit({ type: 'progress', jobId, progress: data as never });
+      if (typeof data !== 'object' || data === null) return;
+      if (awaited.has(jobId)) emit({ type: 'progress', jobId, progress: data as never });
+      for (const l of followers.get(jobId) ?? []) l(data as TrainProgress);
     });
     ev.on('completed', ({ jobId, returnvalue }) => {
       if (awaited.has(jobId)) finish(jobId, { type: 'result', jobId, at: o.clock.now(), result: parseReturn(returnvalue) });
@@ -105,6 +111,11 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
 
   async function reconcileOne(jobId: string, q: QueueName): Promise<void> {
     const job = await Job.fromId(queues[q], jobId);
+    if (!job && (await conn.exists(cancelKey(jobId)))) {
+      // removed while waiting by a cancel, possibly from another front-end
+      finish(jobId, { type: 'cancelled', jobId, at: o.clock.now() });
+      return;
+    }
     if (!job) {
       finish(jobId, { type: 'failed', jobId, at: o.clock.now(), error: { code: 'INTERNAL', message: `Job ${jobId} is no longer in the queue.`, hint: 'Try again.' } });
       return;
@@ -162,6 +173,29 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
     onDown: () => undefined,
     onUp: () => undefined,
     reconcile,
+    followProgress(jobId, listener) {
+      let set = followers.get(jobId);
+      if (!set) followers.set(jobId, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) followers.delete(jobId);
+      };
+    },
+    async sharedActive() {
+      const out: JobInfo[] = [];
+      for (const q of [QUEUES.train, QUEUES.gpu]) {
+        for (const [states, status] of [[['active'], 'running'], [['waiting', 'prioritized', 'delayed'], 'queued']] as const) {
+          for (const j of await queues[q].getJobs([...states], 0, 500)) {
+            const request = j?.data as JobRequest | undefined;
+            if (!j?.id || !request?.owner || !request.place) continue;
+            out.push({ ...infoOf(request), status, ...(j.processedOn ? { startedAt: j.processedOn } : {}) });
+          }
+        }
+      }
+      const running = out.filter((i) => i.status === 'running').sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
+      return [...running, ...out.filter((i) => i.status === 'queued').sort((a, b) => a.createdAt - b.createdAt)];
+    },
     async jobOutcome(jobId) {
       for (const q of [QUEUES.train, QUEUES.gpu]) {
         const job = await Job.fromId(queues[q], jobId);

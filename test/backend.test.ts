@@ -37,3 +37,32 @@ test('the WebGPU tiled matmul takes float32 products with ≥128 tiles of 128×1
   assert.ok(!tiledMatmulApplies(1, 50257, 768, 1, 1, 'float32')); // decoding: M = 1
   assert.ok(!tiledMatmulApplies(2048, 2304, 768, 1, 1, 'int32'));
 });
+
+test('wasm: Unpack copies each slice once and gives what slicing gives (float32 and int32, axis 0; other axes as before)', async () => {
+  await initBackend({ request: 'wasm' });
+  const x = tf.tensor3d(Float32Array.from({ length: 4 * 3 * 5 }, (_, i) => i * 0.5 - 7), [4, 3, 5]);
+  const parts = tf.unstack(x);
+  assert.equal(parts.length, 4);
+  parts.forEach((p, i) => {
+    assert.deepEqual(p.shape, [3, 5]);
+    assert.deepEqual(p.arraySync(), tf.squeeze(tf.slice(x, [i, 0, 0], [1, 3, 5]), [0]).arraySync());
+  });
+  const ids = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+  assert.deepEqual(tf.unstack(ids).map((t) => [t.dtype, t.arraySync()]), [['int32', [1, 2, 3]], ['int32', [4, 5, 6]]]);
+  assert.deepEqual(tf.unstack(x, 1).map((t) => t.arraySync()), [0, 1, 2].map((j) => tf.squeeze(tf.slice(x, [0, j, 0], [4, 1, 5]), [1]).arraySync()));
+  // tfjs' own Unpack read the whole input out of the heap once per slice (readSync copies): ours never does
+  const backend = tf.backend() as unknown as { readSync: (...a: unknown[]) => unknown };
+  const readSync = backend.readSync;
+  let reads = 0;
+  backend.readSync = (...a: unknown[]) => { reads++; return readSync.apply(backend, a); };
+  try { tf.dispose(tf.unstack(x)); } finally { backend.readSync = readSync; }
+  assert.equal(reads, 0, 'no copy of the whole input per slice');
+  // the slices are copies: disposing the input leaves them intact
+  const kept = parts[3].arraySync();
+  x.dispose();
+  assert.deepEqual(parts[3].arraySync(), kept);
+  // and the gradient of unstack (stack) still flows
+  const v = tf.variable(tf.ones([2, 2]));
+  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.unstack(v)[1], tf.tensor1d([3, 4]))) as tf.Scalar, [v]);
+  assert.deepEqual(grads[v.name].arraySync(), [[0, 0], [3, 4]]);
+});

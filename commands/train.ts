@@ -3,17 +3,15 @@
  * message in the channel (throttled edits), then the eval metrics, the loss curve and an automatic blind poll.
  */
 import type { TrainResult } from '../core/engine.ts';
-import { isQuijoteError } from '../core/errors.ts';
 import type { JobHandle } from '../core/jobs/types.ts';
 import { renderOffThread } from '../core/plot/off-thread.ts';
 import { runModelDir } from '../core/store/paths.ts';
-import { runMetricsOf, type RunParams, type RunRow } from '../core/store/types.ts';
-import { formatDuration, formatNumber, t as translate } from './messages.ts';
+import type { RunParams, RunRow } from '../core/store/types.ts';
+import { formatNumber, t as translate } from './messages.ts';
 import { postTrainMeter } from './meter.ts';
 import { createBlindPoll } from './poll.ts';
-import { createProgressReporter, renderProgress } from './progress.ts';
-import { pruneClassRuns } from './runs-cleanup.ts';
-import { errorDetail, numberOption, placeLabel, positionText, replyFailure, requireTeacher, stringOption } from './respond.ts';
+import { endDoneRun, endFailedRun, trackRun } from './run-follow.ts';
+import { errorDetail, numberOption, positionText, replyFailure, requireTeacher, stringOption } from './respond.ts';
 import { parseRunRef, runSettingsText } from './run-settings.ts';
 import { trackDelivery, type DeliveryClaim } from './delivery.ts';
 import { chooseTeacherText, mixNote, storedTeacherLines, teacherResultsText } from './train-text.ts';
@@ -175,7 +173,7 @@ export interface RunChannel {
 async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: MessageHandle, job: JobHandle<'train'>): Promise<void> {
   const s = ctx.services;
   const t = s.t;
-  const { lines, epochs, lr } = run.params;
+  const { lines } = run.params;
   const ch: RunChannel = { place: ctx.place, services: s, post: (m) => ctx.post(m), ownerName: ctx.user.displayName };
   const delivery = trackDelivery(s, run.id, job.info.id, progressHandle.id);
   // The claim is taken now and renewed for the whole run: its holder edits the progress message and posts the end.
@@ -183,20 +181,7 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
   let holding: DeliveryClaim | undefined;
   let mayEdit = true;
   delivery.claim().then((c) => { holding = c; mayEdit = c !== undefined; }, () => undefined);
-  const reporter = createProgressReporter({
-    handle: progressHandle,
-    clock: s.clock,
-    intervalMs: s.config.progressIntervalMs,
-    render: (p) => ({ text: renderProgress(s, { id: run.id, lines }, p) }),
-    logger: s.logger,
-  });
-  // The run's end is written after its start (with PostgreSQL both are round trips).
-  let started: Promise<void> = Promise.resolve();
-  job.onStarted(() => {
-    started = s.store.markRunRunning(run.id).catch((e: unknown) => s.logger.error(`train #${run.id}: could not mark it running`, e));
-    s.logger.info(`train #${run.id} started in ${placeLabel(ctx.place)}: ${lines} lines, ${epochs} epochs, lr ${lr}`);
-  });
-  job.onProgress((p) => { if (mayEdit && holding?.held !== false) reporter.update(p); });
+  const { reporter, started } = trackRun(ctx, run, progressHandle, job, () => mayEdit && holding?.held !== false);
   // The class votes while the evaluation after training runs: the poll opens as soon as the model is saved.
   let early: Promise<MessageHandle | undefined> | undefined;
   job.onSaved(({ modelDir }) => {
@@ -216,30 +201,18 @@ async function superviseRun(ctx: CommandContext, run: RunRow, progressHandle: Me
   try {
     result = await job.result;
   } catch (e) {
-    const cancelled = isQuijoteError(e, 'CANCELLED');
-    await started;
+    await started();
     const claim = await delivery.claim();
     if (!claim?.held) return void s.logger.info(`train #${run.id}: its end is delivered by another front-end`);
-    await s.store.endRun(run.id, cancelled ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
-    if (cancelled) s.logger.info(`train #${run.id} cancelled`);
-    else s.logger.error(`train #${run.id} failed`, e);
-    await reporter.finish({
-      text: cancelled ? t('train.progressCancelled', { run: run.id }) : t('train.progressFailed', { run: run.id, detail: errorDetail(s, e) }),
-    });
-    await pruneClassRuns(s, run.classId); // a failed run's partial folder goes; the active model stays
+    await endFailedRun(s, run, reporter, e);
     await claim.finish();
     return;
   }
 
-  await started;
+  await started();
   const claim = await delivery.claim();
   if (!claim?.held) return void s.logger.info(`train #${run.id}: its results are delivered by another front-end`);
-  const done = await s.store.completeRun(run.id, { metrics: runMetricsOf(result), lossCurve: result.lossCurve, modelDir: result.modelDir });
-  s.logger.info(`train #${run.id} done: ppl ${result.perplexityBefore.toFixed(2)} → ${result.perplexityAfter.toFixed(2)}, ${result.modelDir}`);
-  await pruneClassRuns(s, run.classId);
-  await reporter.finish({
-    text: t('train.progressDone', { run: run.id, lines, steps: result.optimizerSteps, duration: formatDuration(result.seconds) }),
-  });
+  const done = await endDoneRun(s, run, reporter, result);
   if (early) {
     await announceResults(ch, done, result, await early, claim); // the perplexity line follows in an edit
   } else {

@@ -52,7 +52,7 @@ function unpack(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?:
   const x = (args.inputs as { value: tf.TensorInfo }).value;
   const axis = (args.attrs as { axis: number }).axis;
   const rank = x.shape.length;
-  if ((axis !== 0 && axis !== -rank) || x.dtype === 'string') return ORIGINAL_UNPACK!(args) as tf.TensorInfo[];
+  if ((axis !== 0 && axis !== -rank) || x.dtype === 'string') return ORIGINAL_UNPACK!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo[];
   const backend = args.backend as WasmBackendLike;
   const [n, ...inner] = x.shape;
   const size = inner.reduce((a, b) => a * b, 1);

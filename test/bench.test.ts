@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../core/backend.ts';
 import { QuijoteError } from '../core/errors.ts';
@@ -19,7 +19,8 @@ import { bench, type BenchContext } from '../bench/run.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TINY = join(REPO, 'test', 'fixtures', 'gpt2-tiny-golden');
-const ctx = (flags: BenchContext['flags']): BenchContext => ({ config: { sharedDir: '../shared', backend: 'wasm' }, positionals: [], flags });
+const SHARED = resolve(process.env.QUIJOTE_SHARED ?? '../shared');
+const ctx = (flags: BenchContext['flags']): BenchContext => ({ config: { sharedDir: SHARED, backend: 'wasm' }, positionals: [], flags });
 const quiet = () => {};
 
 test('bench runs training and generation workloads on the tiny model and writes its report', async () => {
@@ -105,7 +106,7 @@ test('no growth: live tensors and bytes stay flat over 20 generations and 20 tra
   disposeModel(trainable);
 });
 
-test('class-train runs the /train path through the engine with phases to poll-ready and memory per round', { skip: existsSync('../shared/data/pg2000-don-quijote.txt') ? false : 'no ../shared (set QUIJOTE_SHARED)' }, async () => {
+test('class-train runs the /train path through the engine with phases to poll-ready and memory per round', { skip: existsSync(join(SHARED, 'data', 'pg2000-don-quijote.txt')) ? false : `no ${SHARED} (set QUIJOTE_SHARED)` }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-ct-'));
   // The tiny model stands in for the 124M folder (--class-model); BLOCK_SIZE 128 is clamped to its 64 positions.
   const r = await bench(ctx({ only: 'class-train-124m', 'class-model': TINY, rounds: '2', lines: '40', out }), quiet);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -116,8 +116,12 @@ test('full fine-tuning lowers the loss; the saved folder reloads to identical lo
   assert.ok(lossAfter < lossBefore - 0.1, `loss ${lossBefore} → ${lossAfter}`);
   assert.ok(r.lossCurve.length === 16 && r.lossCurve.every((p) => Number.isFinite(p.loss)));
   const out = mkdtempSync(join(tmpdir(), 'ft-'));
+  // the folder held an earlier LoRA run (another base): its adapter must not survive, loaders prefer it
+  writeFileSync(join(out, 'adapter_config.json'), '{"r": 8}');
+  writeFileSync(join(out, 'adapter_model.safetensors'), 'stale');
   await saveFineTuned({ outDir: out, model: m, lora: null, baseDir: FIXTURE, baseModelName: 'tiny', configJson, generationConfig: { do_sample: true }, summary: { ok: true } });
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.json', 'merges.txt', 'generation_config.json', 'training_summary.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) assert.ok(!existsSync(join(out, f)), `stale ${f} removed`);
   // Hugging Face names with the transformer. prefix, Conv1D [in, out] layout.
   const header = parseSafetensors(readFileSync(join(out, 'model.safetensors')), 'saved');
   assert.deepEqual(header.get('transformer.h.0.attn.c_attn.weight')!.shape, [32, 96]);

@@ -77,7 +77,15 @@ export async function saveFineTuned(o: SaveOptions): Promise<string> {
   return o.outDir;
 }
 
+/**
+ * The weight files of a model folder. A save removes those of an earlier model in the same folder first: a full
+ * fine-tune written over a LoRA run's folder (the CLI's default `gpt2_es_quijote_minift/final`, another base) would
+ * otherwise keep the stale adapter, which loaders prefer.
+ */
+const WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin', 'config.json', 'adapter_config.json', 'adapter_model.safetensors'];
+
 async function writeFolder(o: SaveOptions, f: SaveFiles): Promise<void> {
+  for (const file of WEIGHT_FILES) await rm(join(o.outDir, file), { force: true });
   if (!o.lora || o.mergedCopy) {
     const sd = await exportStateDict(o.model, o.lora);
     const prefixed: StateDict = new Map([...sd].map(([k, v]) => [k.startsWith('lm_head.') ? k : `transformer.${k}`, v]));

@@ -202,6 +202,9 @@ export function createBullTransport(o: BullTransportOptions): BullTransport {
         if (!job) continue;
         const state = await job.getState();
         const finishedOn = job.finishedOn ?? o.clock.now();
+        // The job hash is read before the state: a job that completed in between is read without its return
+        // value. Seen in CI (a take-over then read a null result); the next look reads it whole.
+        if (state === 'completed' && job.returnvalue == null) return { state: 'live' };
         if (state === 'completed') return { state: 'completed', result: parseReturn(job.returnvalue), finishedOn };
         if (state === 'failed') {
           const outcome = outcomeOf(job.failedReason);

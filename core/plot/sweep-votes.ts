@@ -30,12 +30,13 @@ export function renderSweepVotes(d: SweepVotesData): Buffer {
   const max = charsIn(WIDTH - 2 * MARGIN);
   const title = wrapText(d.title, max).slice(0, 3);
   const footer = wrapText(d.labels.footer, max).slice(0, 4);
-  const top = MARGIN + title.length * LINE_H + 4 + LINE_H + 8;
+  const axis = wrapText(plain(d.labels.axis), max).slice(0, 2);
+  const top = MARGIN + title.length * LINE_H + 4 + axis.length * LINE_H + 8;
   const bottom = top + d.rows.length * ROW;
   const height = bottom + LINE_H + 8 + footer.length * LINE_H + MARGIN;
   const c = new Canvas(WIDTH, height);
   title.forEach((l, i) => c.text(plain(l), MARGIN, MARGIN + i * LINE_H, INK, SCALE));
-  fitText(c, plain(d.labels.axis), MARGIN, MARGIN + title.length * LINE_H + 4, WIDTH - 2 * MARGIN, MUTED, SCALE);
+  axis.forEach((l, i) => fitText(c, l, MARGIN, MARGIN + (title.length + i) * LINE_H + 4, WIDTH - 2 * MARGIN, MUTED, SCALE));
   const barX = MARGIN + 22;
   const barMax = WIDTH - MARGIN - barX;
   d.rows.forEach((r, i) => {
